@@ -1,0 +1,1 @@
+"""Pipeline stages: thin I/O wrappers around pure array functions."""

@@ -1,0 +1,96 @@
+"""The stage protocol: a thin I/O wrapper around pure array functions.
+
+A stage declares its name, version and the upstream stages it reads; given one
+:class:`VideoJob` it writes its datasets into an open HDF5 file handed to it by
+the runner (which owns atomic commit, fingerprints, the ledger and parallelism).
+Stages never decide where files go or whether work is up to date.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import h5py
+
+if TYPE_CHECKING:
+    from ..manifest import ManifestEntry
+    from ..pipeline import PipelineConfig
+
+ProgressFn = Callable[[int], None]
+"""Called with a number of frames just processed (for progress bars)."""
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """Everything a stage needs to process one video.
+
+    Attributes:
+        entry: The manifest row.
+        video_path: Absolute path of the video file.
+        out: Output root folder.
+        upstream: Committed artifact path of every stage this one reads, by stage name.
+    """
+
+    entry: ManifestEntry
+    video_path: Path
+    out: Path
+    upstream: Mapping[str, Path] = field(default_factory=dict)
+
+    @property
+    def video_id(self) -> str:
+        """Manifest id of the video."""
+        return self.entry.video_id
+
+
+class Stage(ABC):
+    """Base class of every pipeline stage.
+
+    Subclasses set ``name`` and ``version`` (bump the version whenever the output
+    for the same inputs changes: it is part of the fingerprint) and implement
+    :meth:`params` and :meth:`process`.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def __init__(self, pipeline: PipelineConfig) -> None:
+        self.pipeline = pipeline
+
+    def inputs(self) -> tuple[str, ...]:
+        """Names of upstream stages whose committed artifacts this stage reads."""
+        return ()
+
+    def reads_video(self) -> bool:
+        """Whether the video content is an input (then its hash enters the fingerprint)."""
+        return False
+
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """Semantic parameters: everything that changes the output, nothing that doesn't.
+
+        Runtime knobs (workers, batch size, device, paths) must not appear here.
+        """
+
+    def model_checksum(self) -> str:
+        """Checksum(s) of model weights used, or ``""``. Computed in the parent process."""
+        return ""
+
+    @abstractmethod
+    def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
+        """Compute this stage for one video and write datasets into ``out``.
+
+        Args:
+            job: The video and its upstream artifacts.
+            out: Open writable HDF5 file (temp); root attrs are set by the runner.
+            progress: Call with frame counts as they are processed.
+
+        Returns:
+            A small JSON-able summary recorded in the ledger (e.g. ``{"frames": 72}``).
+
+        Raises:
+            PosetoolsError: For any expected failure (bad input, expert failure).
+        """
