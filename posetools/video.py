@@ -13,10 +13,12 @@ and the header frame count, and raises typed errors on damaged streams; OpenCV's
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,29 +208,63 @@ class VideoReader:
             s = c.streams.video[0]
             s.thread_type = "AUTO"
             tb = s.time_base
-            first_kept: int | None = None
+            rate = float(s.average_rate or 0.0)
+            # Decoders emit frames in presentation order, but some demuxers (AVI with
+            # B-frames) attach reordered timestamps to them. The k-th frame's time is
+            # the k-th smallest timestamp: restore that with a small sorting window.
+            window: deque = deque()
+            stamps: list[int] = []
+            state = {"first_kept": None, "stop": False, "n": 0, "derived": False}
+
+            def emit(idx: int, fr: av.VideoFrame, raw: int | None) -> Frame | None:
+                if raw is None:
+                    state["derived"] = True
+                    pts = idx / rate if rate else math.nan
+                else:
+                    pts = float(raw * tb)
+                if self.start is not None and not (pts >= self.start - 1e-9):
+                    return None
+                if self.end is not None and pts >= self.end - 1e-9:
+                    state["stop"] = True
+                    return None
+                if state["first_kept"] is None:
+                    state["first_kept"] = idx
+                if (idx - state["first_kept"]) % self.frame_stride:
+                    return None
+                return Frame(index=idx, pts=pts, image=_to_rgb(fr, self.info.rotation))
+
+            def pop() -> Frame | None:
+                idx, fr = window.popleft()
+                raw = heapq.heappop(stamps) if stamps else None
+                return emit(idx, fr, raw)
+
             try:
                 for fr in c.decode(s):
                     index += 1
-                    pts = float(fr.pts * tb) if fr.pts is not None else math.nan
-                    if fr.pts is None and fr.time is not None:
-                        pts = float(fr.time)
-                    if self.start is not None and not (pts >= self.start - 1e-9):
-                        continue
-                    if self.end is not None and pts >= self.end - 1e-9:
-                        break
-                    if first_kept is None:
-                        first_kept = index
-                    if (index - first_kept) % self.frame_stride:
-                        continue
-                    yield Frame(index=index, pts=pts, image=_to_rgb(fr, self.info.rotation))
-                    n_yield += 1
+                    raw = fr.pts if fr.pts is not None else fr.dts
+                    if raw is not None:
+                        heapq.heappush(stamps, raw)
+                    window.append((index, fr))
+                    if len(window) > _REORDER_WINDOW:
+                        out = pop()
+                        if out is not None:
+                            n_yield += 1
+                            yield out
+                        if state["stop"]:
+                            break
+                while window and not state["stop"]:
+                    out = pop()
+                    if out is not None:
+                        n_yield += 1
+                        yield out
             except av.error.FFmpegError as e:
                 raise CorruptVideoError(
                     f"{self.path}: decoding failed after frame {index - 1}: {e}",
                     video_id=vid,
                     frame=max(index, 0),
                 ) from None
+            if state["derived"]:
+                self.info.notes.append("container has no timestamps; pts derived from frame rate")
         reached_end = self.end is None
         if reached_end:
             self.info.decoded_frames = index + 1
@@ -248,6 +284,7 @@ class VideoReader:
 
 
 _END = object()
+_REORDER_WINDOW = 16
 
 
 def _prefetched(gen_fn, depth: int) -> Iterator[Frame]:
