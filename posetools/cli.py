@@ -1,5 +1,8 @@
-"""Command-line interface: ``posetools run|probe|detect|estimate|aggregate|normalize|heatmaps|
-status|verify|inspect|check-manifest|quickstart``."""
+"""Command-line interface of posetools.
+
+Commands: ``run``, one per stage (``probe`` ... ``heatmaps``), ``status``, ``verify``,
+``inspect``, ``check-manifest`` and ``quickstart``.
+"""
 
 from __future__ import annotations
 

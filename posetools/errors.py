@@ -148,7 +148,7 @@ def check_shape(name: str, arr, shape: tuple, *, stage: str | None = None) -> No
     """
     got = tuple(arr.shape)
     ok = len(got) == len(shape) and all(
-        e is None or isinstance(e, str) or e == g for e, g in zip(shape, got)
+        e is None or isinstance(e, str) or e == g for e, g in zip(shape, got, strict=True)
     )
     if not ok:
         want = "(" + ", ".join("*" if e is None else str(e) for e in shape) + ")"

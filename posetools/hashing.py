@@ -64,7 +64,8 @@ class HashCache:
                 return row[0]
         digest = file_sha256(p)
         self._db.execute(
-            "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?)", (p, st.st_size, st.st_mtime_ns, digest)
+            "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?)",
+            (p, st.st_size, st.st_mtime_ns, digest),
         )
         self._db.commit()
         return digest

@@ -67,7 +67,9 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise ManifestError([f"line {i}: invalid JSON: {e}"], source=str(path)) from None
+                    raise ManifestError(
+                        [f"line {i}: invalid JSON: {e}"], source=str(path)
+                    ) from None
                 if not isinstance(obj, dict):
                     raise ManifestError([f"line {i}: expected a JSON object"], source=str(path))
                 rows.append((i, obj))
@@ -78,7 +80,9 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             rows = []
             for i, r in enumerate(reader, 1):
                 if None in r:
-                    raise ManifestError([f"row {i}: more fields than header columns"], source=str(path))
+                    raise ManifestError(
+                        [f"row {i}: more fields than header columns"], source=str(path)
+                    )
                 rows.append((i, {k: v for k, v in r.items() if v not in ("", None)}))
             if reader.fieldnames is None:
                 raise ManifestError(["empty file (no header)"], source=str(path))
@@ -146,7 +150,8 @@ def load_manifest(
         vid = str(r["video_id"])
         if not ID_RE.match(vid) or vid in (".", ".."):
             problems.append(
-                f"{where}: video_id {vid!r} is not a safe file name ([A-Za-z0-9._-]+, not '.' or '..')"
+                f"{where}: video_id {vid!r} is not a safe file name "
+                "([A-Za-z0-9._-]+, not '.' or '..')"
             )
         elif vid in seen:
             problems.append(f"{where}: duplicate video_id {vid!r} (first at row {seen[vid]})")

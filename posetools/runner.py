@@ -34,8 +34,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from .errors import PosetoolsError
 from .config import to_dict
+from .errors import PosetoolsError
 from .hashing import HashCache, canonical_json, fingerprint
 from .ledger import Ledger
 from .manifest import ManifestEntry
@@ -327,7 +327,8 @@ class Runner:
                 attempts[vid] = attempts.get(vid, 0) + 1
                 if attempts[vid] > self.options.max_retries_on_crash:
                     msg = (f"[stage={name} video={vid}] worker process died while processing "
-                           f"this video ({attempts[vid]} attempts; killed, out of memory or crashed)")
+                           f"this video ({attempts[vid]} attempts; killed, out of memory or "
+                           "crashed)")
                     record(item[0], item[1], item[2], {
                         "ok": False, "error_class": WorkerCrashedError.__name__,
                         "message": msg, "traceback": msg})

@@ -127,10 +127,8 @@ def probe(path: str | Path, *, video_id: str | None = None) -> VideoInfo:
     path = Path(path)
     with _open(path, video_id) as c:
         s = c.streams.video[0]
-        first = None
         try:
-            for first in c.decode(s):
-                break
+            first = next(iter(c.decode(s)), None)
         except av.error.FFmpegError as e:
             raise CorruptVideoError(f"{path}: cannot decode: {e}", video_id=video_id) from None
         if first is None:
@@ -145,7 +143,7 @@ def probe(path: str | Path, *, video_id: str | None = None) -> VideoInfo:
             rotation=rot,
             fps=float(s.average_rate or 0.0),
             header_frames=int(s.frames or 0),
-            pix_fmt=str(s.codec_context.format.name if s.codec_context.format else first.format.name),
+            pix_fmt=str((s.codec_context.format or first.format).name),
             codec=s.codec_context.name,
         )
 

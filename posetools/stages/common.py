@@ -11,8 +11,11 @@ from .base import VideoJob
 
 
 def open_video(job: VideoJob, video_cfg) -> VideoReader:
-    """A :class:`VideoReader` for ``job`` honouring the manifest's start/end and the
-    pipeline's ``video`` section (``frame_stride``, ``truncation_tolerance``, ``prefetch``)."""
+    """A :class:`VideoReader` for ``job``.
+
+    Honours the manifest's start/end and the pipeline's ``video`` section
+    (``frame_stride``, ``truncation_tolerance``, ``prefetch``).
+    """
     return VideoReader(
         job.video_path,
         video_id=job.video_id,
