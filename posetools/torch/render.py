@@ -1,0 +1,550 @@
+"""Heatmap rendering in torch, on the trainer's device, plus keypoint augmentations.
+
+:func:`render_heatmaps` is the torch twin of :func:`posetools.heatmaps.render_heatmaps`
+(same windows, same float32 formulas, same 3 sigma cut-off; results agree to float
+rounding of ``exp``), so a trainer can cache keypoints only and render batches on
+the GPU instead of reading heatmaps. :class:`GpuHeatmapRenderer` wraps it for a
+skeleton layout and adds augmentations that return correspondence labels for
+self-supervised alignment: temporal resampling (N of M frames), position noise,
+limb rotation about the parent joint and horizontal flip with left/right joint
+and limb channels swapped.
+
+Coordinates are heatmap-grid pixels (as stored in ``heatmaps/<vid>.h5``
+``keypoints``), missing joints NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import MissingBackendError, ShapeError
+from ..heatmaps import (
+    DEFAULT_MIN_SCORE,
+    channel_flip_permutation,
+    channel_names,
+    cutoff_sq,
+    point_window,
+    window_bucket,
+)
+from ..skeletons import SkeletonLayout, get_layout
+
+try:
+    import torch
+except ImportError as e:  # pragma: no cover - exercised only without torch
+    raise MissingBackendError(
+        "posetools.torch needs PyTorch: pip install 'posetools[torch]'"
+    ) from e
+
+_CHUNK_ELEMENTS = 1 << 22
+_FAR = -1e4
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# --------------------------------------------------------------------- rendering
+def render_heatmaps(
+    keypoints: torch.Tensor,
+    scores: torch.Tensor,
+    *,
+    size: int,
+    sigma: float,
+    joints: bool = True,
+    limbs: Sequence[tuple[int, int]] | np.ndarray | torch.Tensor = (),
+    use_score: bool = True,
+    min_score: float = DEFAULT_MIN_SCORE,
+    valid: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Render joint and limb pseudo-heatmaps on ``keypoints.device``.
+
+    Args:
+        keypoints: ``(..., P, K, 2)`` grid pixels, NaN for missing.
+        scores: ``(..., P, K)``.
+        size: Grid side ``S``.
+        sigma: Gaussian sigma in grid pixels.
+        joints: Emit the ``K`` joint channels.
+        limbs: ``(L, 2)`` joint index pairs (limb channels follow the joints).
+        use_score: Scale maps by scores (else by 1).
+        min_score: Joints with a lower score are missing.
+        valid: ``(..., P)`` bool person-slot validity, or ``None``.
+
+    Returns:
+        ``(..., C, S, S)`` float32 with ``C = K * joints + L``.
+    """
+    if keypoints.ndim < 3 or keypoints.shape[-1] != 2:
+        raise ShapeError(f"keypoints: expected shape (..., P, K, 2), got {tuple(keypoints.shape)}")
+    lead = keypoints.shape[:-3]
+    n_p, n_k = keypoints.shape[-3], keypoints.shape[-2]
+    if tuple(scores.shape) != tuple(keypoints.shape[:-1]):
+        raise ShapeError(f"scores: expected shape {tuple(keypoints.shape[:-1])}, "
+                         f"got {tuple(scores.shape)}")
+    if not sigma > 0:
+        raise ValueError("sigma: must be > 0")
+    dev = keypoints.device
+    kp = keypoints.reshape(-1, n_p, n_k, 2).to(torch.float32)
+    sc = scores.reshape(-1, n_p, n_k).to(device=dev, dtype=torch.float32)
+    n_t = kp.shape[0]
+    limb_t = torch.as_tensor(np.asarray(limbs, dtype=np.int64).reshape(-1, 2) if not
+                             isinstance(limbs, torch.Tensor) else limbs, device=dev).reshape(-1, 2)
+    n_l = int(limb_t.shape[0])
+    if n_l and (int(limb_t.min()) < 0 or int(limb_t.max()) >= n_k):
+        raise ShapeError(f"limbs: joint index out of range for K={n_k}")
+    n_c = (n_k if joints else 0) + n_l
+    plane = size * size
+    flat = torch.zeros(n_t * n_c * plane, dtype=torch.float32, device=dev)
+    mask = torch.isfinite(kp).all(dim=-1) & (sc >= min_score)
+    if valid is not None:
+        v = valid.reshape(-1, n_p).to(device=dev, dtype=torch.bool)
+        mask &= v[..., None]
+    one = torch.ones((), dtype=torch.float32, device=dev)
+    amp = torch.where(mask, sc if use_score else one, torch.zeros((), device=dev))
+    kp = torch.where(mask[..., None], kp, torch.zeros((), device=dev))
+    if joints:
+        t_i, p_i, k_i = torch.nonzero(amp > 0, as_tuple=True)
+        base = (t_i * n_c + k_i) * plane
+        _splat_points(flat, base, kp[t_i, p_i, k_i, 0], kp[t_i, p_i, k_i, 1],
+                      amp[t_i, p_i, k_i], size, sigma)
+    if n_l:
+        a, b = limb_t[:, 0], limb_t[:, 1]
+        la = torch.minimum(amp[:, :, a], amp[:, :, b])  # (T, P, L)
+        t_i, p_i, l_i = torch.nonzero(la > 0, as_tuple=True)
+        off = n_k if joints else 0
+        base = (t_i * n_c + off + l_i) * plane
+        _splat_segments(flat, base, kp[t_i, p_i, a[l_i]], kp[t_i, p_i, b[l_i]],
+                        la[t_i, p_i, l_i], size, sigma)
+    return flat.reshape(*lead, n_c, size, size)
+
+
+def _grid_coords(i: torch.Tensor, lo: int, hi) -> torch.Tensor:
+    return torch.where((i >= lo) & (i <= hi), i.to(torch.float32),
+                       torch.full((), _FAR, dtype=torch.float32, device=i.device))
+
+
+def _f32(v: float) -> float:
+    """``v`` rounded to float32 (so python-scalar ops match the numpy path)."""
+    return float(np.float32(v))
+
+
+def _splat_points(flat, base, x, y, amp, size, sigma) -> None:
+    if x.numel() == 0:
+        return
+    w = point_window(sigma)
+    inv = _f32(1.0 / (2.0 * sigma * sigma))
+    thr = float(cutoff_sq(sigma))
+    r3 = torch.tensor(_f32(3 * sigma), dtype=torch.float32, device=x.device)
+    r = torch.arange(w, device=x.device)
+    step = max(1, _CHUNK_ELEMENTS // (w * w))
+    for s in range(0, x.numel(), step):
+        xs_, ys_, am, bs = x[s:s + step], y[s:s + step], amp[s:s + step], base[s:s + step]
+        ix = torch.ceil(xs_ - r3).long()[:, None] + r
+        iy = torch.ceil(ys_ - r3).long()[:, None] + r
+        dx = _grid_coords(ix, 0, size - 1) - xs_[:, None]
+        dy = _grid_coords(iy, 0, size - 1) - ys_[:, None]
+        dx2, dy2 = dx * dx, dy * dy
+        keep = torch.nonzero(((dy2[:, :, None] + dx2[:, None, :]) <= thr).reshape(-1)).squeeze(1)
+        gx = torch.exp(-dx2 * inv)
+        gy = torch.exp(-dy2 * inv) * am[:, None]
+        val = (gy[:, :, None] * gx[:, None, :]).reshape(-1)[keep]
+        row = bs[:, None] + iy * size
+        idx = (row[:, :, None] + ix[:, None, :]).reshape(-1)[keep]
+        flat.scatter_reduce_(0, idx, val, reduce="amax")
+
+
+def _splat_segments(flat, base, pa, pb, amp, size, sigma) -> None:
+    if pa.shape[0] == 0:
+        return
+    d = pb - pa
+    len2 = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
+    short = len2 < 1
+    if bool(short.any()):
+        _splat_points(flat, base[short], pa[short, 0], pa[short, 1], amp[short], size, sigma)
+    seg = ~short
+    base, pa, pb, d, len2, amp = base[seg], pa[seg], pb[seg], d[seg], len2[seg], amp[seg]
+    if pa.shape[0] == 0:
+        return
+    r3 = torch.tensor(_f32(3 * sigma), dtype=torch.float32, device=pa.device)
+    lo = torch.ceil(torch.minimum(pa, pb) - r3).long().clamp(0, size)
+    hi = torch.floor(torch.maximum(pa, pb) + r3).long().clamp(-1, size - 1)
+    ext = hi - lo + 1
+    on = (ext > 0).all(dim=1)
+    inv = _f32(1.0 / (2.0 * sigma * sigma))
+    thr = float(cutoff_sq(sigma))
+    ln, cu, su = segment_frame(d, len2)
+    ext_np = ext.cpu().numpy()
+    on_np = on.cpu().numpy()
+    key = window_bucket(ext_np[:, 1], size) * (size + 1) + window_bucket(ext_np[:, 0], size)
+    for kv in np.unique(key[on_np]):
+        wy, wx = divmod(int(kv), size + 1)
+        grp = torch.from_numpy(np.flatnonzero(on_np & (key == kv))).to(pa.device)
+        step = max(1, _CHUNK_ELEMENTS // (wx * wy))
+        rx = torch.arange(wx, device=pa.device)
+        ry = torch.arange(wy, device=pa.device)
+        for s in range(0, grp.numel(), step):
+            g = grp[s:s + step]
+            ix = lo[g, 0][:, None] + rx
+            iy = lo[g, 1][:, None] + ry
+            px = _grid_coords(ix, 0, hi[g, 0][:, None]) - pa[g, 0][:, None]
+            py = _grid_coords(iy, 0, hi[g, 1][:, None]) - pa[g, 1][:, None]
+            d2 = segment_d2(px, py, ln[g], cu[g], su[g])
+            keep = torch.nonzero((d2 <= thr).reshape(-1)).squeeze(1)
+            m = keep // (wx * wy)
+            val = torch.exp(-d2.reshape(-1)[keep] * inv) * amp[g][m]
+            row = base[g][:, None] + iy * size
+            idx = (row[:, :, None] + ix[:, None, :]).reshape(-1)[keep]
+            flat.scatter_reduce_(0, idx, val, reduce="amax")
+
+
+def segment_frame(d: torch.Tensor, len2: torch.Tensor):
+    """Torch twin of :func:`posetools.heatmaps.segment_frame` (float64, then float32)."""
+    dev = d.device
+    if dev.type == "mps":  # no float64 there: do these (M,) values on the CPU
+        d, len2 = d.cpu(), len2.cpu()
+    ln = torch.sqrt(len2.double())
+    d64 = d.double()
+    out = ln.float(), (d64[:, 0] / ln).float(), (d64[:, 1] / ln).float()
+    return tuple(t.to(dev) for t in out)
+
+
+def segment_d2(px, py, ln, cu, su) -> torch.Tensor:
+    """Torch twin of :func:`posetools.heatmaps.segment_d2` (same operation order)."""
+    cu, su, lnb = cu[:, None], su[:, None], ln[:, None, None]
+    u = (px * cu)[:, None, :] + (py * su)[:, :, None]
+    v = (px * su)[:, None, :] - (py * cu)[:, :, None]
+    w = u - torch.minimum(torch.clamp(u, min=0.0), lnb)
+    return v * v + w * w
+
+
+# ----------------------------------------------------------------- augmentations
+def limb_tree(layout: SkeletonLayout, root: int | None = None) -> list[tuple[int, int, int]]:
+    """A spanning tree of the limb graph, for rotating limbs about their parent joint.
+
+    Breadth-first from ``root`` (default: the graph centre, the joint with the
+    smallest eccentricity, lowest index on ties); joints in other connected
+    components are reached from their own lowest-index joint. Limbs that close a
+    cycle (e.g. shoulder-shoulder) are not tree edges.
+
+    Returns:
+        ``[(limb_index, parent_joint, child_joint), ...]`` in breadth-first order.
+    """
+    k = layout.num_joints
+    adj: list[list[tuple[int, int]]] = [[] for _ in range(k)]
+    for i, (a, b) in enumerate(layout.limbs):
+        adj[a].append((b, i))
+        adj[b].append((a, i))
+
+    def bfs(src: int) -> dict[int, int]:
+        dist = {src: 0}
+        queue = [src]
+        for j in queue:
+            for n, _ in adj[j]:
+                if n not in dist:
+                    dist[n] = dist[j] + 1
+                    queue.append(n)
+        return dist
+
+    if root is None:
+        ecc = []
+        for j in range(k):
+            dist = bfs(j)
+            ecc.append((-len(dist), max(dist.values()), j))  # biggest component first
+        root = min(ecc)[2]
+    seen = [False] * k
+    edges: list[tuple[int, int, int]] = []
+    for start in [root, *range(k)]:
+        if seen[start]:
+            continue
+        seen[start] = True
+        queue = [start]
+        for j in queue:
+            for n, li in adj[j]:
+                if not seen[n]:
+                    seen[n] = True
+                    edges.append((li, j, n))
+                    queue.append(n)
+    return edges
+
+
+def subtree_masks(layout: SkeletonLayout, tree: list[tuple[int, int, int]]) -> np.ndarray:
+    """``(len(tree), K)`` bool: joints moved when tree edge ``e`` rotates (its child's subtree)."""
+    children: dict[int, list[int]] = {}
+    for _, p, c in tree:
+        children.setdefault(p, []).append(c)
+    out = np.zeros((len(tree), layout.num_joints), dtype=bool)
+    for e, (_, _, c) in enumerate(tree):
+        stack = [c]
+        while stack:
+            j = stack.pop()
+            out[e, j] = True
+            stack.extend(children.get(j, []))
+    return out
+
+
+def temporal_resample(batch: int, num_in: int, num_out: int, *,
+                      generator: torch.Generator | None = None,
+                      device: torch.device | str = "cpu") -> torch.Tensor:
+    """Choose ``num_out`` of ``num_in`` frames per clip, uniformly without replacement, sorted.
+
+    Returns:
+        ``(batch, num_out) int64`` source frame indices.
+    """
+    if not 1 <= num_out <= num_in:
+        raise ValueError(f"num_frames: must be in [1, {num_in}], got {num_out}")
+    r = torch.rand(batch, num_in, generator=generator, device=_gen_device(generator, device))
+    return torch.sort(torch.argsort(r, dim=1)[:, :num_out], dim=1).values.to(device)
+
+
+def rotate_limbs(keypoints: torch.Tensor, angles: torch.Tensor,
+                 tree: list[tuple[int, int, int]], masks: np.ndarray) -> torch.Tensor:
+    """Rotate each tree limb's child subtree about its parent joint.
+
+    Args:
+        keypoints: ``(B, T, P, K, 2)``.
+        angles: ``(B, L)`` radians per limb (layout order; non-tree limbs ignored).
+            Positive turns +x towards +y. Applied root-first.
+        tree: From :func:`limb_tree`.
+        masks: From :func:`subtree_masks`.
+
+    Returns:
+        Rotated keypoints (a frame whose parent joint is missing is left as is).
+    """
+    kp = keypoints.clone()
+    mt = torch.as_tensor(masks, device=kp.device)
+    for e, (li, parent, _) in enumerate(tree):
+        th = angles[:, li]
+        if not bool((th != 0).any()):
+            continue
+        c = torch.cos(th)[:, None, None, None]
+        s = torch.sin(th)[:, None, None, None]
+        piv = kp[:, :, :, parent:parent + 1, :]  # (B, T, P, 1, 2)
+        rel = kp - piv
+        rx = c * rel[..., 0] - s * rel[..., 1]
+        ry = s * rel[..., 0] + c * rel[..., 1]
+        rot = torch.stack([rx, ry], dim=-1) + piv
+        sel = mt[e][None, None, None, :, None] & torch.isfinite(piv) & (th != 0)[:, None, None,
+                                                                                   None, None]
+        kp = torch.where(sel, rot, kp)
+    return kp
+
+
+def flip_keypoints(keypoints: torch.Tensor, size: int, joint_perm: torch.Tensor) -> torch.Tensor:
+    """Mirror grid keypoints ``(..., K, 2)``: ``x -> S - 1 - x``, joints swapped by ``joint_perm``.
+
+    With this convention ``render(flip(kp))`` equals the mirrored maps of
+    ``render(kp)`` with channels permuted by the channel flip permutation.
+    """
+    out = keypoints[..., joint_perm, :].clone()
+    out[..., 0] = (size - 1) - out[..., 0]
+    return out
+
+
+@dataclass
+class AugmentedClips:
+    """Augmented, rendered clips with their correspondence labels.
+
+    Attributes:
+        heatmaps: ``(B, N, C, S, S)`` float32.
+        keypoints: ``(B, N, P, K, 2)`` augmented grid keypoints.
+        scores: ``(B, N, P, K)`` (joints permuted like the keypoints).
+        valid: ``(B, N, P)`` bool.
+        frame_map: ``(B, N) int64``: source frame of each output frame.
+        joint_map: ``(B, K) int64``: source joint of each output joint.
+        channel_map: ``(B, C) int64``: source channel of each output channel.
+        flipped: ``(B,)`` bool.
+        angles: ``(B, L)`` float32 radians applied to each limb (0: not rotated).
+        noise: ``(B, N, P, K, 2)`` position offsets added (grid pixels, before the flip).
+    """
+
+    heatmaps: torch.Tensor
+    keypoints: torch.Tensor
+    scores: torch.Tensor
+    valid: torch.Tensor
+    frame_map: torch.Tensor
+    joint_map: torch.Tensor
+    channel_map: torch.Tensor
+    flipped: torch.Tensor
+    angles: torch.Tensor
+    noise: torch.Tensor
+
+
+def _gen_device(generator: torch.Generator | None, device) -> torch.device:
+    return generator.device if generator is not None else torch.device(device)
+
+
+class GpuHeatmapRenderer:
+    """Render batches of clips from keypoints on the trainer's device.
+
+    Args:
+        layout: Skeleton layout (or its name) of the keypoints.
+        size: Grid side ``S``.
+        sigma: Gaussian sigma in grid pixels.
+        joints: Emit joint channels.
+        limbs: Emit limb channels (the layout's limbs, after the joints).
+        use_score: Scale maps by scores.
+        min_score: Scores below this are missing.
+        device: Target device (default: CUDA when present, else CPU).
+        root: Root joint of the limb tree used by rotations (default: graph centre).
+    """
+
+    def __init__(
+        self,
+        layout: SkeletonLayout | str,
+        *,
+        size: int = 56,
+        sigma: float = 0.6,
+        joints: bool = True,
+        limbs: bool = False,
+        use_score: bool = True,
+        min_score: float = DEFAULT_MIN_SCORE,
+        device: torch.device | str | None = None,
+        root: int | None = None,
+    ) -> None:
+        if not (joints or limbs):
+            raise ValueError("joints/limbs: at least one must be true")
+        if not sigma > 0:
+            raise ValueError("sigma: must be > 0")
+        if size < 2:
+            raise ValueError("size: must be >= 2")
+        self.layout = get_layout(layout) if isinstance(layout, str) else layout
+        self.size, self.sigma = int(size), float(sigma)
+        self.joints, self.limbs = bool(joints), bool(limbs)
+        self.use_score, self.min_score = bool(use_score), float(min_score)
+        self.device = torch.device(device) if device is not None else default_device()
+        self.channel_names = channel_names(self.layout, joints=self.joints, limbs=self.limbs)
+        self._limbs = torch.as_tensor(
+            np.asarray(self.layout.limbs if self.limbs else [], np.int64).reshape(-1, 2),
+            device=self.device)
+        self._joint_perm = torch.as_tensor(self.layout.flip_permutation(), device=self.device)
+        self._chan_perm = torch.as_tensor(
+            channel_flip_permutation(self.layout, joints=self.joints, limbs=self.limbs),
+            device=self.device)
+        self.tree = limb_tree(self.layout, root)
+        self._masks = subtree_masks(self.layout, self.tree)
+
+    @classmethod
+    def from_artifact(cls, path, *, device=None) -> GpuHeatmapRenderer:
+        """A renderer with the settings recorded in a ``heatmaps/<vid>.h5`` artifact."""
+        import h5py
+
+        with h5py.File(path, "r") as fh:
+            a = fh.attrs
+            return cls(str(a["layout"]), size=int(a["size"]), sigma=float(a["sigma"]),
+                       joints=bool(a["joints"]), limbs=bool(a["limbs"]),
+                       use_score=bool(a["use_score"]), min_score=float(a["min_score"]),
+                       device=device)
+
+    @property
+    def num_channels(self) -> int:
+        """``C``."""
+        return len(self.channel_names)
+
+    @property
+    def channel_flip_permutation(self) -> torch.Tensor:
+        """``(C,) int64`` channel permutation of a horizontal flip."""
+        return self._chan_perm
+
+    def _prep(self, keypoints, scores, valid):
+        kp = torch.as_tensor(keypoints, device=self.device, dtype=torch.float32)
+        sc = torch.as_tensor(scores, device=self.device, dtype=torch.float32)
+        if kp.ndim < 3 or kp.shape[-2] != self.layout.num_joints or kp.shape[-1] != 2:
+            raise ShapeError(f"keypoints: expected (..., P, {self.layout.num_joints}, 2) for "
+                             f"layout {self.layout.name}, got {tuple(kp.shape)}")
+        v = None if valid is None else torch.as_tensor(valid, device=self.device, dtype=torch.bool)
+        return kp, sc, v
+
+    def render(self, keypoints, scores, valid=None) -> torch.Tensor:
+        """Render ``(..., P, K, 2)`` keypoints to ``(..., C, S, S)`` float32 on :attr:`device`."""
+        kp, sc, v = self._prep(keypoints, scores, valid)
+        return render_heatmaps(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
+                               limbs=self._limbs, use_score=self.use_score,
+                               min_score=self.min_score, valid=v)
+
+    __call__ = render
+
+    def augment(
+        self,
+        keypoints,
+        scores,
+        valid=None,
+        *,
+        num_frames: int | None = None,
+        noise_sigma: float = 0.0,
+        rotate_prob: float = 0.0,
+        max_angle: float = 30.0,
+        flip_prob: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> AugmentedClips:
+        """Augment clips of keypoints, render them, and return correspondence labels.
+
+        Order: temporal resampling, limb rotation, position noise, flip.
+
+        Args:
+            keypoints: ``(B, M, P, K, 2)`` grid keypoints.
+            scores: ``(B, M, P, K)``.
+            valid: ``(B, M, P)`` or ``None``.
+            num_frames: Keep ``N`` of the ``M`` frames (random, sorted); ``None`` keeps all.
+            noise_sigma: Std of Gaussian position noise in grid pixels.
+            rotate_prob: Probability that each tree limb is rotated (per clip).
+            max_angle: Rotation angles are uniform in ``[-max_angle, max_angle]`` degrees.
+            flip_prob: Probability of a horizontal flip per clip.
+            generator: Torch generator for reproducibility (on :attr:`device`, or CPU).
+
+        Returns:
+            :class:`AugmentedClips`.
+        """
+        kp, sc, v = self._prep(keypoints, scores, valid)
+        if kp.ndim != 5:
+            raise ShapeError(f"keypoints: expected (B, M, P, K, 2), got {tuple(kp.shape)}")
+        n_b, n_m, n_p, n_k = kp.shape[:4]
+        if v is None:
+            v = torch.ones((n_b, n_m, n_p), dtype=torch.bool, device=self.device)
+        dev = self.device
+        gdev = _gen_device(generator, dev)
+
+        def rand(*shape):
+            return torch.rand(*shape, generator=generator, device=gdev).to(dev)
+
+        # temporal resampling
+        if num_frames is None:
+            fmap = torch.arange(n_m, device=dev).expand(n_b, n_m).clone()
+        else:
+            fmap = temporal_resample(n_b, n_m, num_frames, generator=generator, device=dev)
+        bi = torch.arange(n_b, device=dev)[:, None]
+        kp, sc, v = kp[bi, fmap], sc[bi, fmap], v[bi, fmap]
+        # limb rotation
+        n_l = len(self.layout.limbs)
+        angles = torch.zeros(n_b, n_l, device=dev)
+        if rotate_prob > 0 and self.tree:
+            tree_idx = torch.as_tensor([li for li, _, _ in self.tree], device=dev)
+            pick = rand(n_b, len(self.tree)) < rotate_prob
+            th = (rand(n_b, len(self.tree)) * 2 - 1) * math.radians(max_angle)
+            angles[:, tree_idx] = torch.where(pick, th, torch.zeros((), device=dev))
+            kp = rotate_limbs(kp, angles, self.tree, self._masks)
+        # position noise
+        if noise_sigma > 0:
+            noise = torch.randn(kp.shape, generator=generator, device=gdev).to(dev) * noise_sigma
+            noise = torch.where(torch.isfinite(kp), noise, torch.zeros((), device=dev))
+            kp = kp + noise
+        else:
+            noise = torch.zeros_like(kp)
+        # flip
+        flipped = rand(n_b) < flip_prob
+        jmap = torch.arange(n_k, device=dev).expand(n_b, n_k).clone()
+        cmap = torch.arange(self.num_channels, device=dev).expand(n_b, -1).clone()
+        if bool(flipped.any()):
+            fk = flip_keypoints(kp, self.size, self._joint_perm)
+            fs = sc[..., self._joint_perm]
+            f5 = flipped[:, None, None, None, None]
+            kp = torch.where(f5, fk, kp)
+            sc = torch.where(f5[..., 0], fs, sc)
+            jmap = torch.where(flipped[:, None], self._joint_perm[None], jmap)
+            cmap = torch.where(flipped[:, None], self._chan_perm[None], cmap)
+        heat = render_heatmaps(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
+                               limbs=self._limbs, use_score=self.use_score,
+                               min_score=self.min_score, valid=v)
+        return AugmentedClips(heat, kp, sc, v, fmap, jmap, cmap, flipped, angles, noise)

@@ -1,0 +1,129 @@
+"""The heatmaps stage: config validation, artifact layout, content and compression."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from posetools.config import from_dict
+from posetools.errors import ConfigError, MissingUpstreamError, StoreError
+from posetools.heatmaps import CropBox, render_heatmaps
+from posetools.pipeline import PipelineConfig
+from posetools.skeletons import COCO17
+from posetools.stages.heatmaps import HeatmapsConfig, HeatmapsStage
+from posetools.store import read_strings
+from tests.heatmap_fixtures import make_job, run_heatmaps_stage, walking_sequence, write_aggregate
+
+
+def filters(ds: h5py.Dataset) -> list[int]:
+    plist = ds.id.get_create_plist()
+    return [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ({"sigma": 0}, "heatmaps.sigma: must be > 0"),
+    ({"size": 1}, "heatmaps.size: must be in"),
+    ({"joints": False, "limbs": False}, "heatmaps.joints: at least one"),
+    ({"padding": 0.9}, "heatmaps.padding: must be >= 1"),
+    ({"chunk_frames": 0}, "heatmaps.chunk_frames: must be >= 1"),
+    ({"compression_level": 23}, "heatmaps.compression_level"),
+    ({"dtype": "float64"}, "heatmaps.dtype: must be one of"),
+    ({"min_score": 1.0}, "heatmaps.min_score"),
+    ({"sigmas": 1.0}, "heatmaps.sigmas: unknown key"),
+])
+def test_config_validation(bad, msg):
+    with pytest.raises(ConfigError, match=msg):
+        from_dict(PipelineConfig, {"stages": ["heatmaps"], "heatmaps": bad})
+
+
+def test_params_exclude_storage_knobs():
+    a = HeatmapsStage(PipelineConfig(heatmaps=HeatmapsConfig(chunk_frames=1,
+                                                             compression_level=9)))
+    b = HeatmapsStage(PipelineConfig(heatmaps=HeatmapsConfig()))
+    c = HeatmapsStage(PipelineConfig(heatmaps=HeatmapsConfig(sigma=1.0)))
+    assert a.params() == b.params() != c.params()
+    assert a.inputs() == ("aggregate",) and not a.reads_video()
+
+
+def test_process_writes_the_documented_layout(tmp_path):
+    kp, sc, valid = walking_sequence(90, persons=2)
+    write_aggregate(tmp_path / "aggregate" / "walk.h5", kp, sc, valid)
+    cfg = HeatmapsConfig(size=56, sigma=0.6, joints=True, limbs=True)
+    path, summary = run_heatmaps_stage(tmp_path, "walk", cfg)
+    n_c = 17 + len(COCO17.limbs)
+    assert summary["frames"] == 90 and summary["progress"] == 90
+    assert summary["channels"] == n_c
+    with h5py.File(path, "r") as fh:
+        ds = fh["heatmaps"]
+        assert ds.shape == (90, n_c, 56, 56) and ds.dtype == np.float16
+        assert ds.chunks == (cfg.chunk_frames, n_c, 56, 56)
+        assert filters(ds) == [32015]  # zstd through hdf5plugin
+        assert fh["keypoints"].shape == (90, 2, 17, 2) and fh["scores"].shape == (90, 2, 17)
+        assert fh["valid"].dtype == bool
+        np.testing.assert_array_equal(fh["frame_index"][...], np.arange(90) * 2)
+        assert fh["pts"].dtype == np.float64
+        names = read_strings(fh, "channel_names")
+        assert names[:17] == list(COCO17.joints) and len(names) == n_c
+        np.testing.assert_array_equal(fh["limbs"][...], np.asarray(COCO17.limbs))
+        a = fh.attrs
+        assert a["layout"] == "coco17" and a["size"] == 56 and a["sigma"] == pytest.approx(0.6)
+        assert bool(a["joints"]) and bool(a["limbs"]) and a["coordinates"] == "grid"
+        assert (a["width"], a["height"]) == (640, 480)
+        box = CropBox.from_array(fh["crop_box"][...])
+        np.testing.assert_allclose(fh["scale"][...], box.scale(56))
+        grid = fh["keypoints"][...]
+        heat = ds[...]
+        stored_sc, stored_valid = fh["scores"][...], fh["valid"][...]
+    # keypoints map back to the source pixels
+    ok = np.isfinite(kp).all(-1) & (sc > 0) & valid[..., None]
+    np.testing.assert_allclose(box.to_source(grid, 56)[ok], kp[ok], atol=1e-3)
+    assert np.isnan(grid[~ok]).all()
+    # heatmaps are the rendering of the stored keypoints (float16 rounding apart)
+    again = render_heatmaps(grid, stored_sc, size=56, sigma=0.6, limbs=COCO17.limbs,
+                            valid=stored_valid)
+    assert np.abs(heat.astype(np.float32) - again).max() <= 1e-3
+    assert summary["compression_vs_float32"] >= 20
+
+
+def test_float32_cache_and_no_compression(tmp_path):
+    kp, sc, valid = walking_sequence(10, persons=1)
+    write_aggregate(tmp_path / "aggregate" / "v.h5", kp, sc, valid)
+    path, _ = run_heatmaps_stage(tmp_path, "v", HeatmapsConfig(dtype="float32",
+                                                                  compression_level=0,
+                                                                  chunk_frames=3))
+    with h5py.File(path, "r") as fh:
+        ds = fh["heatmaps"]
+        assert ds.dtype == np.float32 and ds.chunks[0] == 3 and filters(ds) == []
+        again = render_heatmaps(fh["keypoints"][...], fh["scores"][...], size=56, sigma=0.6,
+                                valid=fh["valid"][...])
+        np.testing.assert_array_equal(ds[...], again)
+
+
+def test_nobody_and_zero_frames(tmp_path):
+    kp = np.full((6, 1, 17, 2), np.nan, np.float32)
+    write_aggregate(tmp_path / "aggregate" / "empty.h5", kp, np.zeros((6, 1, 17), np.float32),
+                    np.zeros((6, 1), bool), width=320, height=240)
+    path, summary = run_heatmaps_stage(tmp_path, "empty")
+    with h5py.File(path, "r") as fh:
+        assert not fh["heatmaps"][...].any()
+        np.testing.assert_allclose(fh["crop_box"][...], [0, -40, 320, 280])  # full frame, square
+    assert summary["frames_with_pose"] == 0
+    write_aggregate(tmp_path / "aggregate" / "none.h5", np.zeros((0, 1, 17, 2), np.float32),
+                    np.zeros((0, 1, 17), np.float32), np.zeros((0, 1), bool))
+    path, summary = run_heatmaps_stage(tmp_path, "none")
+    with h5py.File(path, "r") as fh:
+        assert fh["heatmaps"].shape == (0, 17, 56, 56)
+    assert summary["frames"] == 0
+
+
+def test_missing_or_broken_upstream(tmp_path):
+    stage = HeatmapsStage(PipelineConfig(stages=("heatmaps",)))
+    with h5py.File(tmp_path / "o.h5", "w") as fh, pytest.raises(MissingUpstreamError):
+        stage.process(make_job(tmp_path, "x", {}), fh, lambda n: None)
+    bad = tmp_path / "aggregate" / "bad.h5"
+    bad.parent.mkdir()
+    with h5py.File(bad, "w") as fh:
+        fh.create_dataset("keypoints", data=np.zeros((2, 1, 17, 2), np.float32))
+    with h5py.File(tmp_path / "o.h5", "w") as fh, pytest.raises(StoreError, match="lacks"):
+        stage.process(make_job(tmp_path, "bad", {"aggregate": bad}), fh, lambda n: None)
