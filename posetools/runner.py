@@ -227,8 +227,12 @@ class Runner:
                                message=msg)
                     report.failed.append((vid, msg))
                     continue
+            input_key = input_hash
+            if input_hash is not None and (e.start is not None or e.end is not None):
+                # the manifest's segment selects which frames are read: part of the input
+                input_key = f"{input_hash}[{e.start},{e.end})"
             fp = fingerprint(stage=stage.name, stage_version=stage.version, params=params,
-                             input_hash=input_hash, model_checksum=model, upstream=up_fps)
+                             input_hash=input_key, model_checksum=model, upstream=up_fps)
             row = ledger.get(stage.name, vid)
             final = artifact_path(self.out, stage.name, vid)
             if (not self.options.force and row is not None and row.state == "committed"

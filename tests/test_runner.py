@@ -214,3 +214,16 @@ def test_sigkill_of_the_whole_run_then_rerun_completes(tmp_path, videos_dir):
     states = {r.video_id: r.state for r in Ledger(out).rows("probe")}
     assert states == {i: "committed" for i in ids}
     _assert_final_files_complete(out)
+
+
+def test_manifest_segment_is_part_of_the_fingerprint(tmp_path):
+    write_clip(tmp_path / "a.mp4", n=30)
+    m = tmp_path / "m.csv"
+    out = tmp_path / "out"
+    m.write_text("video_id,path,start,end\na,a.mp4,0,0.5\n")
+    assert _run(_cfg(), out, load_manifest(m)).committed == ["a"]
+    assert _run(_cfg(), out, load_manifest(m)).up_to_date == ["a"]
+    m.write_text("video_id,path,start,end\na,a.mp4,0,0.8\n")
+    assert _run(_cfg(), out, load_manifest(m)).committed == ["a"]
+    with h5py.File(artifact_path(out, "probe", "a"), "r") as fh:
+        assert fh["frame_index"][-1] == 19  # 25 fps: pts < 0.8 s

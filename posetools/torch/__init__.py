@@ -4,4 +4,5 @@
   (:class:`~posetools.torch.render.GpuHeatmapRenderer`) and keypoint augmentations.
 * :mod:`posetools.torch.datasets`: clip datasets over an output folder.
 * :mod:`posetools.torch.sampling`: clip sampling (pure numpy).
+* :mod:`posetools.torch.posedist`: blockwise pose distances and negative masks on tensors.
 """
