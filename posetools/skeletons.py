@@ -16,7 +16,7 @@ joint, either one source joint, a weighted mean of several source joints (a
 A derived joint is missing as soon as one of its sources is missing, and its
 score is the minimum of its sources' scores. Nothing is invented: a joint a
 source layout cannot honestly provide (e.g. the COCO nose from the H36M head) is
-missing. See ``docs/formats.md`` ("Skeleton layouts") for the tables.
+missing. See ``docs/skeletons.md`` for the tables.
 """
 
 from __future__ import annotations
