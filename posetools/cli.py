@@ -54,6 +54,12 @@ def _run_common(f):
         click.option("--allow-failures", is_flag=True,
                      help="Exit 0 even if some videos failed."),
         click.option("--no-progress", is_flag=True, help="Hide progress bars."),
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+                     show_default=True,
+                     help="local: this machine; ray: a Ray Data actor pool of --workers actors "
+                          "(OUT and the videos must be on storage every node sees)."),
+        click.option("--ray-address", help="Ray cluster address (default: RAY_ADDRESS or a "
+                                           "local cluster)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -61,7 +67,7 @@ def _run_common(f):
 
 
 def _execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
-             allow_failures, no_progress, stages):
+             allow_failures, no_progress, stages, executor="local", ray_address=None):
     from .pipeline import load_pipeline
     from .presets import resolve_pipeline
     from .runner import Runner, RunOptions, format_reports
@@ -73,7 +79,8 @@ def _execute(pipeline, manifest, videos, out, data_root, workers, only, split, f
             stages = list(cfg.stages)
         t0 = time.perf_counter()
         runner = Runner(cfg, out, RunOptions(workers=workers, force=force,
-                                             progress=not no_progress))
+                                             progress=not no_progress, executor=executor,
+                                             ray_address=ray_address))
         reports = runner.run(entries, stages)
     except PosetoolsError as e:
         _fail(e)
@@ -96,7 +103,7 @@ def main() -> None:
 @_run_common
 @click.option("--stages", help="Comma-separated subset of the pipeline's stages to run.")
 def run_cmd(pipeline, manifest, videos, out, data_root, workers, only, split, force,
-            allow_failures, no_progress, stages):
+            allow_failures, no_progress, executor, ray_address, stages):
     """Run the pipeline's stages (PIPELINE: a YAML file or a preset name)."""
     sel = None
     if stages:
@@ -107,15 +114,15 @@ def run_cmd(pipeline, manifest, videos, out, data_root, workers, only, split, fo
                                      param_hint="--stages")
         sel = [s for s in STAGE_NAMES if s in sel]
     _execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
-             allow_failures, no_progress, sel)
+             allow_failures, no_progress, sel, executor, ray_address)
 
 
 def _stage_command(name: str):
     @_run_common
     def cmd(pipeline, manifest, videos, out, data_root, workers, only, split, force,
-            allow_failures, no_progress):
+            allow_failures, no_progress, executor, ray_address):
         _execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
-                 allow_failures, no_progress, [name])
+                 allow_failures, no_progress, [name], executor, ray_address)
 
     cmd.__doc__ = f"Run only the '{name}' stage of PIPELINE (its upstream must be committed)."
     return main.command(name)(cmd)

@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
@@ -53,12 +53,18 @@ class RunOptions:
         force: Recompute even when an up-to-date artifact exists.
         progress: Show tqdm progress bars.
         max_retries_on_crash: Times a video is retried after its worker died.
+        executor: ``local`` (this machine: in-process or a process pool) or ``ray``
+            (a Ray Data actor pool of ``workers`` actors; see :mod:`posetools.ray_executor`).
+        ray_address: Ray cluster address for ``executor="ray"`` (``None``: ``RAY_ADDRESS``
+            or a new local cluster).
     """
 
     workers: int = 1
     force: bool = False
     progress: bool = True
     max_retries_on_crash: int = 1
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
 
 @dataclass
@@ -275,7 +281,12 @@ class Runner:
             vbar.update(1)
 
         try:
-            if self.options.workers <= 1 or len(todo) <= 1:
+            if self.options.executor == "ray" and todo:
+                from .ray_executor import run_on_ray
+
+                run_on_ray(name, self.pipeline, todo, params, record,
+                           workers=self.options.workers, address=self.options.ray_address)
+            elif self.options.workers <= 1 or len(todo) <= 1:
                 for job, fp, ih in todo:
                     res = _process_one(name, self.pipeline, job, fp, params, fbar.update)
                     record(job, fp, ih, res)
