@@ -1,12 +1,19 @@
-"""Resolve a pipeline argument: a YAML path, or the name of a preset in ``pipelines/``."""
+"""Resolve a pipeline argument: a YAML path, or the name of a preset in ``pipelines/``.
+
+Presets are looked up in the source tree's ``pipelines/`` (editable installs) and in
+``<prefix>/share/posetools/pipelines`` (where a wheel installs them).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .errors import ConfigError
 
-PRESET_DIR = Path(__file__).resolve().parents[1] / "pipelines"
+_SOURCE_DIR = Path(__file__).resolve().parents[1] / "pipelines"
+_INSTALLED_DIR = Path(sys.prefix) / "share" / "posetools" / "pipelines"
+PRESET_DIR = _SOURCE_DIR if _SOURCE_DIR.is_dir() else _INSTALLED_DIR
 
 
 def list_presets() -> list[str]:
