@@ -110,6 +110,11 @@ def _get_stage(name: str, pipeline: PipelineConfig) -> Stage:
     return st
 
 
+def _model_checksum(stage_name: str, pipeline: PipelineConfig) -> str:
+    """The stage's model checksum, computed in a pool worker (which keeps the models)."""
+    return _get_stage(stage_name, pipeline).model_checksum()
+
+
 def _process_one(
     stage_name: str,
     pipeline: PipelineConfig,
@@ -203,10 +208,10 @@ class Runner:
 
     # -- planning -------------------------------------------------------------------------
 
-    def _plan(self, stage: Stage, entries, ledger: Ledger, hashes: HashCache, report):
+    def _plan(self, stage: Stage, entries, ledger: Ledger, hashes: HashCache, report,
+              model: str):
         todo = []
         params = stage.params()
-        model = stage.model_checksum() if entries else ""
         for e in entries:
             vid = e.video_id
             upstream, up_fps, missing = {}, {}, None
@@ -256,7 +261,19 @@ class Runner:
         t0 = time.perf_counter()
         report = StageReport(stage=name)
         stage = stage_class(name)(self.pipeline)
-        todo, params = self._plan(stage, entries, ledger, hashes, report)
+        pool = None
+        if self.options.executor == "local" and self.options.workers > 1 and len(entries) > 1:
+            # Start the pool first and let a worker load the models to checksum them: the
+            # parent never holds models (GPU memory) and that worker keeps them for its videos.
+            pool = self._new_pool(min(self.options.workers, len(entries)))
+            try:
+                model = pool[0].submit(_model_checksum, name, self.pipeline).result()
+            except BrokenProcessPool:
+                pool[0].shutdown(wait=True, cancel_futures=True)
+                pool = None
+        if pool is None:
+            model = stage.model_checksum() if entries else ""
+        todo, params = self._plan(stage, entries, ledger, hashes, report, model)
         show = self.options.progress
         vbar = tqdm(total=len(entries), desc=f"{name:>9} videos", unit="vid", disable=not show,
                     initial=len(report.up_to_date) + len(report.skipped) + len(report.failed))
@@ -286,27 +303,38 @@ class Runner:
 
                 run_on_ray(name, self.pipeline, todo, params, record,
                            workers=self.options.workers, address=self.options.ray_address)
-            elif self.options.workers <= 1 or len(todo) <= 1:
+            elif pool is not None:
+                self._run_pool(name, todo, params, record, fbar, pool)
+                pool = None
+            else:
                 for job, fp, ih in todo:
                     res = _process_one(name, self.pipeline, job, fp, params, fbar.update)
                     record(job, fp, ih, res)
-            else:
-                self._run_pool(name, todo, params, record, fbar)
         finally:
+            if pool is not None:
+                pool[0].shutdown(wait=True, cancel_futures=True)
             vbar.close()
             fbar.close()
         report.wall_s = time.perf_counter() - t0
         return report
 
-    def _run_pool(self, name, todo, params, record, fbar) -> None:
+    @staticmethod
+    def _new_pool(n: int) -> tuple[ProcessPoolExecutor, Any, int]:
         ctx = _mp_context()
         q = ctx.Queue()
+        ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(q,))
+        return ex, q, n
+
+    def _run_pool(self, name, todo, params, record, fbar, first_pool) -> None:
         attempts: dict[str, int] = {}
         queue_ = list(todo)
-        n = min(self.options.workers, len(todo))
+        pool, q, n = first_pool
+        if not queue_:
+            pool.shutdown(wait=True, cancel_futures=True)
         while queue_:
-            pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(q,))
+            if pool is None:
+                pool, q, n = self._new_pool(n)
             inflight: dict[Future, tuple] = {}
             broken: list[tuple] = []
             try:
@@ -333,6 +361,7 @@ class Runner:
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
                 _drain(q, fbar)
+                pool = None
             if broken:
                 # every worker of the broken pool is gone and we hold the run lock:
                 # whatever temp files they left are garbage

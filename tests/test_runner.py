@@ -227,3 +227,20 @@ def test_manifest_segment_is_part_of_the_fingerprint(tmp_path):
     assert _run(_cfg(), out, load_manifest(m)).committed == ["a"]
     with h5py.File(artifact_path(out, "probe", "a"), "r") as fh:
         assert fh["frame_index"][-1] == 19  # 25 fps: pts < 0.8 s
+
+
+def test_pool_workers_not_the_parent_load_the_models(tmp_path):
+    from posetools.experts.base import cached_expert
+
+    for i in range(2):
+        write_clip(tmp_path / f"v{i}.mp4", n=4, size=(96, 64))
+    entries = _manifest(tmp_path, [("v0", "v0.mp4"), ("v1", "v1.mp4")])
+    cfg = _cfg(stages=["probe", "estimate"],
+               estimate={"experts": [{"name": "bp", "backend": "mediapipe"}]})
+    cached_expert.cache_clear()
+    reports = Runner(cfg, tmp_path / "out", RunOptions(workers=2, progress=False)).run(entries)
+    assert [sorted(r.committed) for r in reports] == [["v0", "v1"], ["v0", "v1"]]
+    assert cached_expert.cache_info().currsize == 0
+    # the checksum a worker computed equals the parent's: a local run finds everything done
+    reports = Runner(cfg, tmp_path / "out", RunOptions(progress=False)).run(entries)
+    assert [sorted(r.up_to_date) for r in reports] == [["v0", "v1"], ["v0", "v1"]]
