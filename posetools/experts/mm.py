@@ -33,6 +33,10 @@ What this backend does beyond mmpose's own APIs:
   NMS at ``nms_iou`` and the ``max_detections`` highest scores.
 * **Models are cached per process** (keyed by config, weights, device and detector
   threshold), so a worker reused across videos builds each model once.
+* **Inference rewrites** (``FAST_INFERENCE``, on by default): BatchNorm folded into the
+  preceding conv (OpenMMLab's ``--fuse-conv-bn``; skipped for models that share a conv
+  across BNs) and channels-last memory. Same function up to float rounding; on CPU here
+  about 1.4x faster end to end (``benchmarks/mm_vs_inferencer.py``).
 
 Keypoint score calibration (all scores end up in ``[0, 1]``; a joint whose calibrated
 score is 0, or below ``min_keypoint_score``, gets score 0 and NaN coordinates):
@@ -54,6 +58,7 @@ from __future__ import annotations
 import functools
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +83,7 @@ try:
         import mmpose.registry
         import mmpose.utils
         import torch
+        from mmcv.cnn import fuse_conv_bn
         from mmengine.config import Config
         from mmengine.dataset import Compose, pseudo_collate
         from mmengine.model import revert_sync_batchnorm
@@ -92,6 +98,9 @@ except ImportError as _e:  # pragma: no cover - exercised only without the stack
 __all__ = ["MMDetector", "MMPoseExpert", "RANDOM_INIT_SEED", "clear_model_cache"]
 
 RANDOM_INIT_SEED = 0
+FAST_INFERENCE = True
+"""Apply :func:`_fast_inference` to every model built (set False to keep models as built,
+e.g. to save their ``state_dict`` as a checkpoint)."""
 """Seed of ``checkpoint: random-init`` weights (same weights in every process)."""
 
 _LAYOUT_BY_K = {17: "coco17", 133: "coco_wholebody133"}
@@ -201,8 +210,26 @@ def _build_quiet(kind: str, config: str, checkpoint: str, device: str, score_thr
         meta = {"classes": tuple(classes) if classes else None}
     model.cfg = cfg
     model.to(device).eval()
+    if FAST_INFERENCE:
+        model = _fast_inference(model)
     return _Built(model, scope, pipeline, meta, zoo.checkpoint_checksum(checkpoint),
                   Path(config).stem, cfg, _channel_symmetric(steps))
+
+
+def _fast_inference(model):
+    """Inference-only rewrites: fold BatchNorm into the conv before it, channels-last memory.
+
+    Folding (OpenMMLab's ``--fuse-conv-bn``) computes the same function up to float
+    rounding, but only when every conv has its own BN: RTMDet's head shares one conv
+    between pyramid levels that each have their own BN, and folding those would be
+    wrong. Models with a shared conv are therefore left unfolded. Channels-last memory
+    lets oneDNN / cuDNN pick faster convolution kernels; it never changes results.
+    """
+    convs = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False)
+                    if isinstance(m, torch.nn.modules.conv._ConvNd))
+    if all(n == 1 for n in convs.values()):
+        model = fuse_conv_bn(model)
+    return model.to(memory_format=torch.channels_last)
 
 
 _SYMMETRIC = {"LoadImageFromNDArray", "LoadImage", "Resize", "Pad", "PackDetInputs",
