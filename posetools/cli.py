@@ -178,7 +178,7 @@ def status_cmd(out, manifest, data_root, failures):
 @click.option("--rehash/--no-rehash", default=True, show_default=True,
               help="Rehash every input video fully and flag changed inputs.")
 def verify_cmd(out, rehash):
-    """Re-check every committed file (opens, reads, fingerprint, input hash)."""
+    """Re-check every committed file: opens and reads it, fingerprint, file sha256, input hash."""
     from .hashing import file_sha256
     from .ledger import Ledger
     from .store import artifact_path, check_artifact
@@ -197,6 +197,9 @@ def verify_cmd(out, rehash):
                 check_artifact(path, r.fingerprint)
             except PosetoolsError as e:
                 problem = e.message
+            want = (r.detail or {}).get("artifact_sha256")
+            if problem is None and want and file_sha256(path) != want:
+                problem = "file content changed since commit (sha256 mismatch)"
         if problem is None and rehash and r.input_hash:
             src = (r.detail or {}).get("video_path")
             if src and Path(src).is_file():

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .config import to_dict
 from .errors import PosetoolsError
-from .hashing import HashCache, canonical_json, fingerprint
+from .hashing import HashCache, canonical_json, file_sha256, fingerprint
 from .ledger import Ledger
 from .manifest import ManifestEntry
 from .pipeline import PipelineConfig, stage_class
@@ -140,6 +140,8 @@ def _process_one(
                        video_id=vid, params=params) as fh:
             summary = stage.process(job, fh, progress) or {}
         summary["seconds"] = round(time.perf_counter() - t0, 3)
+        # what `posetools verify` compares the file against later
+        summary["artifact_sha256"] = file_sha256(final)
         return {"ok": True, "summary": summary}
     except Exception as e:  # a video-level failure: record it, keep the batch going
         if isinstance(e, PosetoolsError):

@@ -45,6 +45,19 @@ def test_run_status_verify_inspect(tmp_path):
     assert r.exit_code == 1 and "BAD probe/a" in r.output
 
 
+def test_verify_catches_a_valid_but_altered_file(tmp_path):
+    import h5py
+
+    m, p = _setup(tmp_path)
+    out = tmp_path / "out"
+    cli = CliRunner()
+    cli.invoke(main, ["run", str(p), "-m", str(m), "-o", str(out), "--no-progress", "--only", "a"])
+    with h5py.File(out / "probe" / "a.h5", "r+") as fh:  # still a perfectly readable file
+        fh["pts"][0] = 123.0
+    r = cli.invoke(main, ["verify", "-o", str(out)])
+    assert r.exit_code == 1 and "sha256 mismatch" in r.output
+
+
 def test_verify_flags_changed_input(tmp_path):
     m, p = _setup(tmp_path)
     out = tmp_path / "out"
