@@ -136,6 +136,15 @@ class _Blaze:
             self._graph = None
 
 
+def _bundled_model(cfg: ExpertConfig | DetectorConfig) -> tuple[str, list[Path]]:
+    """The model variant a config names and its weight files in the wheel."""
+    if cfg.checkpoint is not None:
+        raise ConfigError("checkpoint: the mediapipe backend uses the wheel's bundled "
+                          "weights; leave checkpoint unset")
+    model = cfg.model or "full"
+    return model, model_files(model)
+
+
 class MediaPipePoseExpert:
     """BlazePose-33 expert (see the module docstring for modes and scores).
 
@@ -147,12 +156,8 @@ class MediaPipePoseExpert:
     layout = BLAZEPOSE33
 
     def __init__(self, cfg: ExpertConfig) -> None:
-        if cfg.checkpoint is not None:
-            raise ConfigError("checkpoint: the mediapipe backend uses the wheel's bundled "
-                              "weights; leave checkpoint unset")
         self.cfg = cfg
-        self.model = cfg.model or "full"
-        self._files = model_files(self.model)
+        self.model, self._files = _bundled_model(cfg)
         self.top_down = cfg.top_down
         self.model_id = f"mediapipe-blazepose-{self.model}"
         self._video = _Blaze(self.model, static=False)
@@ -229,12 +234,8 @@ class MediaPipeDetector:
     """
 
     def __init__(self, cfg: DetectorConfig) -> None:
-        if cfg.checkpoint is not None:
-            raise ConfigError("checkpoint: the mediapipe backend uses the wheel's bundled "
-                              "weights; leave checkpoint unset")
         self.cfg = cfg
-        self.model = cfg.model or "full"
-        self._files = model_files(self.model)
+        self.model, self._files = _bundled_model(cfg)
         self.model_id = f"mediapipe-blazepose-{self.model}-box"
         self._video = _Blaze(self.model, static=False)
 
