@@ -39,9 +39,11 @@ from benchmarks.common import (  # noqa: E402
     pck_hits,
     read_rgb,
 )
+from posetools.config.models import ExpertConfig  # noqa: E402
 from posetools.errors import PosetoolsError  # noqa: E402
-from posetools.experts.base import Detections, ExpertConfig, build_expert  # noqa: E402
-from posetools.experts.postprocess import finalize_poses  # noqa: E402
+from posetools.experts.build import build_expert  # noqa: E402
+from posetools.experts.finalize import finalize_poses  # noqa: E402
+from posetools.experts.types import Detections  # noqa: E402
 from posetools.skeletons import COCO17, convert_layout  # noqa: E402
 
 BASELINE = {("blazepose_gtcrop", "coco"): 0.989, ("blazepose_gtcrop", "h36m"): 0.938}

@@ -52,14 +52,10 @@ from benchmarks.common import (  # noqa: E402
     pck_hits,
     read_rgb,
 )
-from posetools.normalize import head_def, limb_joints, neck_def, reference_point  # noqa: E402
+from posetools.aggregate import choose_reference, ssta_aggregate, ssta_aggregate_video  # noqa: E402
+from posetools.config.algorithms import SSTAConfig  # noqa: E402
 from posetools.skeletons import COCO17, get_layout  # noqa: E402
-from posetools.ssta import (  # noqa: E402
-    SSTAConfig,
-    choose_reference,
-    ssta_aggregate,
-    ssta_aggregate_video,
-)
+from posetools.skeletons.anatomy import head_def, limb_joints, neck_def, reference_point  # noqa: E402
 
 TARGET_FPS = 50_000
 
@@ -155,7 +151,8 @@ def throughput() -> None:
 
 # --------------------------------------------------------------------- part 2
 def build_experts():
-    from posetools.experts.base import ExpertConfig, build_expert
+    from posetools.config.models import ExpertConfig
+    from posetools.experts.build import build_expert
 
     cfgs = (ExpertConfig(name="blazepose", backend="mediapipe"),
             ExpertConfig(name="yolo11n", backend="ultralytics", batch_size=4))
@@ -172,14 +169,15 @@ def run_pipeline(video: Path, experts, tmp: Path, cfg: SSTAConfig):
     """
     import h5py
 
-    from posetools.manifest import ManifestEntry
-    from posetools.pipeline import PipelineConfig
-    from posetools.stages.aggregate import AggregateConfig, AggregateStage
+    from posetools.config.algorithms import TrackConfig
+    from posetools.config.schema import AggregateConfig, EstimateConfig, PipelineConfig
+    from posetools.io.manifest import ManifestEntry
+    from posetools.stages.aggregate import AggregateStage
     from posetools.stages.base import VideoJob
-    from posetools.stages.estimate import EstimateConfig, EstimateStage
-    from posetools.track import TrackConfig
+    from posetools.stages.estimate import EstimateStage
 
     pipe = PipelineConfig(
+        stages=("estimate", "aggregate"),
         estimate=EstimateConfig(experts=experts, track=TrackConfig(max_persons=0)),
         aggregate=AggregateConfig(**vars(cfg)),
     )
@@ -187,10 +185,10 @@ def run_pipeline(video: Path, experts, tmp: Path, cfg: SSTAConfig):
     est = tmp / f"{video.stem}.estimate.h5"
     agg = tmp / f"{video.stem}.aggregate.h5"
     with h5py.File(est, "w") as out:
-        EstimateStage(pipe).process(VideoJob(entry, video, tmp), out, lambda n: None)
+        EstimateStage.from_pipeline(pipe).process(VideoJob(entry, video, tmp), out, lambda n: None)
     with h5py.File(agg, "w") as out:
-        AggregateStage(pipe).process(VideoJob(entry, video, tmp, {"estimate": est}), out,
-                                     lambda n: None)
+        job = VideoJob(entry, video, tmp, {"estimate": est})
+        AggregateStage.from_pipeline(pipe).process(job, out, lambda n: None)
     return est, agg
 
 
@@ -200,13 +198,13 @@ def second_differences(kp: np.ndarray, ok: np.ndarray):
     return acc, ok[2:] & ok[1:-1] & ok[:-2]
 
 
-def track_series(inp, agg: dict, p: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def track_series(names, inp, agg: dict, p: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per method, the keypoints ``(T, K, 2)`` and usable joints ``(T, K)`` of track ``p``:
     each expert's instance matched to the track, and the SST-A aggregate."""
-    t = inp.frame_index.size
+    t = inp.ran.shape[1]
     rows = np.arange(t)
     out = {}
-    for e, name in enumerate(inp.names):
+    for e, name in enumerate(names):
         mt = agg["matched"][e, :, p]
         q = np.maximum(mt, 0)
         if inp.keypoints[e].shape[1] == 0:
@@ -221,7 +219,8 @@ def track_series(inp, agg: dict, p: int) -> dict[str, tuple[np.ndarray, np.ndarr
 def jitter_table(videos: list[Path], experts) -> None:
     import h5py
 
-    from posetools.stages.aggregate import read_estimate
+    from posetools.io.artifacts.estimate import EstimateArtifact
+    from posetools.stages.aggregate import to_common_axis
 
     print("\n== jitter (mean |2nd difference| / person size, COCO-17, every SST-A track) ==")
     print("common: the (frame, joint) triples all three methods have; own: each its own")
@@ -235,14 +234,15 @@ def jitter_table(videos: list[Path], experts) -> None:
         for video in videos:
             est, agg_path = run_pipeline(video, experts, Path(d), SSTAConfig())
             with h5py.File(est) as fe:
-                inp = read_estimate(fe, "coco17")
+                est_art = EstimateArtifact.read(fe)
+            inp = to_common_axis(est_art, "coco17")
             with h5py.File(agg_path) as fa:
                 agg = {k: fa[k][...] for k in ("keypoints", "scores", "valid", "matched")}
             t, n_tracks = agg["keypoints"].shape[:2]
             sums = {m: [0.0, 0] for m in methods}
             used = 0
             for p in range(n_tracks):
-                series = track_series(inp, agg, p)
+                series = track_series(est_art.names, inp, agg, p)
                 if t < 3 or any(m not in series for m in methods):
                     continue
                 kp_a, ok_a = series["SST-A"]
@@ -290,8 +290,8 @@ def jitter_table(videos: list[Path], experts) -> None:
 
 # --------------------------------------------------------------------- part 3
 def pck_table(experts) -> None:
-    from posetools.experts.base import build_expert
-    from posetools.experts.postprocess import finalize_poses
+    from posetools.experts.build import build_expert
+    from posetools.experts.finalize import finalize_poses
     from posetools.skeletons import convert_layout
 
     print("\n== PCK@0.2 on the shared GT images (whole-image experts) ==")

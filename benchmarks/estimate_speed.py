@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import VIDEOS  # noqa: E402
 from posetools.config import from_dict  # noqa: E402
-from posetools.experts.base import cached_expert, reset_model  # noqa: E402
-from posetools.manifest import ManifestEntry  # noqa: E402
-from posetools.pipeline import PipelineConfig  # noqa: E402
+from posetools.config.schema import PipelineConfig  # noqa: E402
+from posetools.experts.build import cached_expert, reset_model  # noqa: E402
+from posetools.io.manifest import ManifestEntry  # noqa: E402
+from posetools.io.video import VideoReader  # noqa: E402
 from posetools.stages.base import VideoJob  # noqa: E402
 from posetools.stages.estimate import EstimateStage  # noqa: E402
-from posetools.video import VideoReader  # noqa: E402
 
 MODELS = {"mediapipe": "full", "ultralytics": "yolo11n-pose"}
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     pipe = from_dict(PipelineConfig, {"stages": ["estimate"], "estimate": {"experts": [
         {"name": "x", "backend": args.expert, "model": MODELS[args.expert],
          "batch_size": args.batch_size}]}})
-    stage = EstimateStage(pipe)
+    stage = EstimateStage.from_pipeline(pipe)
     expert = cached_expert(pipe.estimate.experts[0])  # the instance the stage uses
     job = VideoJob(entry=ManifestEntry(video_id="bench", path=args.video, row=1),
                    video_path=args.video, out=Path(tempfile.gettempdir()))

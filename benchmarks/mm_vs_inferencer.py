@@ -27,8 +27,9 @@ import cv2
 import numpy as np
 import torch
 
-from posetools.experts import mm, zoo
-from posetools.experts.base import DetectorConfig, ExpertConfig
+from posetools.config.models import DetectorConfig, ExpertConfig
+from posetools.experts import zoo
+from posetools.experts.backends import mm
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO.parent / "shared" / "data" / "videos" / "demo_skeleton.mp4"

@@ -39,7 +39,7 @@ import mmdet.apis  # noqa: F401
 import mmpose.apis  # noqa: F401
 import xtcocotools.coco  # noqa: F401
 
-from posetools.experts import mm  # noqa: F401
+from posetools.experts.backends import mm  # noqa: F401
 
 cv = sorted(d.metadata["Name"] for d in md.distributions() if "opencv" in d.metadata["Name"].lower())
 assert len(cv) == 1, f"exactly one OpenCV distribution expected, found {cv}"

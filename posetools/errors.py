@@ -136,6 +136,14 @@ class StoreError(PosetoolsError):
     """An artifact file is corrupt, incomplete or has an unexpected layout."""
 
 
+class WorkerCrashedError(PosetoolsError):
+    """The worker process died while processing the video (killed, OOM, segfault)."""
+
+
+class LedgerError(PosetoolsError):
+    """The run ledger cannot be read or written."""
+
+
 def check_shape(name: str, arr, shape: tuple, *, stage: str | None = None) -> None:
     """Raise :class:`ShapeError` unless ``arr.shape`` matches ``shape``.
 

@@ -1,6 +1,7 @@
-"""Skeleton geometry: reference points, per-frame normalization, frame resampling.
+"""Per-frame pose normalization and frame resampling (pure numpy).
 
-Normalization (paper 000, §3.3.1) maps every skeleton to a canonical frame:
+Normalization (§3.3.1 of the pose-contrastive segmentation method; references in
+``docs/glossary.md``) maps every skeleton to a canonical frame:
 
 1. **Center** ``c``: the mean of the skeleton's *present* joints (a joint is present
    when its coordinates are finite and its score is ``> 0``; missing joints never
@@ -20,15 +21,9 @@ with ``R(a) = [[cos a, -sin a], [sin a, cos a]]`` acting on column vectors
 ``center``, ``scale`` and ``angle`` (``theta`` in radians, in ``(-pi, pi]``) are
 returned per skeleton so the transform can be inverted.
 
-Head and neck reference points (shared with SST-A, :mod:`posetools.ssta`) are
-defined by joint names, so they work for any layout that has the joints:
-
-* head ``"nose"``: the ``nose`` joint; ``"face_centroid"``: the mean of the
-  present face joints among nose, eyes and ears (robust when the nose is missing,
-  e.g. in profile views); ``"head_joint"``: a joint named ``head`` (Halpe-26,
-  H36M-17, LCR-Net-13).
-* neck ``"mid_shoulders"``: midpoint of both shoulders (both required);
-  ``"neck_joint"``: a joint named ``neck`` (or ``neck_base`` in H36M-17).
+Head, shoulders and hips are the reference points of
+:mod:`posetools.skeletons.anatomy` (shared with SST-A). Options:
+:class:`~posetools.config.algorithms.PoseNormConfig`.
 """
 
 from __future__ import annotations
@@ -38,173 +33,10 @@ from typing import Literal
 
 import numpy as np
 
-from .config import require
-from .errors import ConfigError, ShapeError
-from .skeletons import SkeletonLayout, get_layout
-
-HeadDef = Literal["nose", "face_centroid", "head_joint"]
-NeckDef = Literal["mid_shoulders", "neck_joint"]
-ScaleDef = Literal["rms", "max", "torso"]
-MissingHead = Literal["no_rotation", "invalid"]
-
-FACE_JOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
-"""Joint names averaged by the ``face_centroid`` head definition."""
-
-_HEAD_NAME_PARTS = ("eye", "ear", "mouth", "face_")
-_HEAD_NAMES = ("nose", "head", "nose_proxy")
-
-
-@dataclass(frozen=True)
-class PointDef:
-    """A reference point built from joints of a layout.
-
-    Attributes:
-        joints: Joint indices averaged into the point.
-        require_all: If True the point is undefined unless every joint is present;
-            otherwise it is the mean of the present ones (undefined if none is).
-    """
-
-    joints: tuple[int, ...]
-    require_all: bool
-
-
-def _first_joint(layout: SkeletonLayout, names: tuple[str, ...], what: str) -> int:
-    for n in names:
-        if n in layout.joints:
-            return layout.joints.index(n)
-    raise ConfigError(f"layout {layout.name!r} has no {what} joint (looked for {', '.join(names)})")
-
-
-def head_def(layout: SkeletonLayout, how: HeadDef) -> PointDef:
-    """The head reference point of ``layout`` (see the module docstring).
-
-    Raises:
-        ConfigError: The layout lacks the joints this definition needs.
-    """
-    if how == "nose":
-        return PointDef((_first_joint(layout, ("nose",), "nose"),), True)
-    if how == "head_joint":
-        return PointDef((_first_joint(layout, ("head",), "head"),), True)
-    idx = tuple(layout.joints.index(n) for n in FACE_JOINTS if n in layout.joints)
-    if not idx:
-        raise ConfigError(f"layout {layout.name!r} has no face joint ({', '.join(FACE_JOINTS)})")
-    return PointDef(idx, False)
-
-
-def neck_def(layout: SkeletonLayout, how: NeckDef) -> PointDef:
-    """The neck reference point of ``layout`` (see the module docstring).
-
-    Raises:
-        ConfigError: The layout lacks the joints this definition needs.
-    """
-    if how == "neck_joint":
-        return PointDef((_first_joint(layout, ("neck", "neck_base"), "neck"),), True)
-    return shoulders_def(layout)
-
-
-def shoulders_def(layout: SkeletonLayout) -> PointDef:
-    """Mid-shoulders: mean of ``left_shoulder`` and ``right_shoulder`` (both required)."""
-    return PointDef((_first_joint(layout, ("left_shoulder",), "left shoulder"),
-                     _first_joint(layout, ("right_shoulder",), "right shoulder")), True)
-
-
-def hips_def(layout: SkeletonLayout) -> PointDef:
-    """Mid-hips: mean of ``left_hip`` and ``right_hip`` (both required)."""
-    return PointDef((_first_joint(layout, ("left_hip",), "left hip"),
-                     _first_joint(layout, ("right_hip",), "right hip")), True)
-
-
-def limb_joints(layout: SkeletonLayout) -> np.ndarray:
-    """Indices of the joints that are not on the head or face.
-
-    Head/face joints are ``nose``, ``head``, ``nose_proxy`` and every joint whose
-    name contains ``eye``, ``ear``, ``mouth`` or starts with ``face_``. For COCO-17
-    this is joints 5-16 (shoulders to ankles).
-
-    Returns:
-        ``(N,) int64`` sorted indices.
-    """
-    keep = [
-        i for i, n in enumerate(layout.joints)
-        if n not in _HEAD_NAMES and not any(p in n for p in _HEAD_NAME_PARTS)
-    ]
-    return np.asarray(keep, dtype=np.int64)
-
-
-def present_mask(keypoints: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
-    """Joints that are present: finite coordinates and (if given) score ``> 0``.
-
-    Args:
-        keypoints: ``(..., K, 2)``.
-        scores: ``(..., K)`` or ``None``.
-
-    Returns:
-        ``(..., K) bool``.
-    """
-    ok = np.isfinite(keypoints).all(axis=-1)
-    if scores is not None:
-        ok &= np.asarray(scores) > 0
-    return ok
-
-
-def reference_point(keypoints: np.ndarray, present: np.ndarray, pdef: PointDef) -> np.ndarray:
-    """Evaluate a :class:`PointDef` on skeletons.
-
-    Args:
-        keypoints: ``(..., K, 2)``.
-        present: ``(..., K) bool``.
-        pdef: The point definition.
-
-    Returns:
-        ``(..., 2) float64``, NaN where the point is undefined.
-    """
-    idx = list(pdef.joints)
-    kp = np.asarray(keypoints, dtype=np.float64)[..., idx, :]
-    m = np.asarray(present, dtype=bool)[..., idx]
-    n = m.sum(axis=-1)
-    total = np.where(m[..., None], kp, 0.0).sum(axis=-2)
-    ok = n == len(idx) if pdef.require_all else n > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pt = total / n[..., None]
-    return np.where(ok[..., None], pt, np.nan)
-
-
-@dataclass(frozen=True)
-class PoseNormConfig:
-    """How skeletons are normalized.
-
-    Attributes:
-        layout: Skeleton layout of the keypoints (resolves head/torso joints).
-        scale: ``"rms"`` | ``"max"`` | ``"torso"`` (see the module docstring).
-        head: Head definition used for the rotation.
-        rotate: Rotate so the head is straight above the center (False: angle 0).
-        missing_head: When the head is undefined (or coincides with the center):
-            ``"no_rotation"`` normalizes without rotating (angle 0);
-            ``"invalid"`` leaves the skeleton un-normalized (NaN, not ok).
-    """
-
-    layout: str = "coco17"
-    scale: ScaleDef = "rms"
-    head: HeadDef = "face_centroid"
-    rotate: bool = True
-    missing_head: MissingHead = "no_rotation"
-
-    def __post_init__(self) -> None:
-        try:
-            lay = get_layout(self.layout)
-        except ConfigError as e:
-            raise ValueError(f"layout: {e.message}") from None
-        try:
-            head_def(lay, self.head)
-        except ConfigError as e:
-            raise ValueError(f"head: {e.message}") from None
-        if self.scale == "torso":
-            try:
-                shoulders_def(lay)
-                hips_def(lay)
-            except ConfigError as e:
-                raise ValueError(f"scale: {e.message}") from None
-        require(self.scale in ("rms", "max", "torso"), "scale: must be rms, max or torso")
+from .config.algorithms import PoseNormConfig
+from .errors import ShapeError
+from .skeletons import get_layout
+from .skeletons.anatomy import head_def, hips_def, reference_point, shoulders_def
 
 
 @dataclass(frozen=True)
@@ -243,7 +75,7 @@ def normalize_skeletons(
     present: np.ndarray | None = None,
     cfg: PoseNormConfig = PoseNormConfig(),  # noqa: B008 - frozen, immutable default
 ) -> Normalized:
-    """Center, scale and rotate every skeleton (paper 000, §3.3.1).
+    """Center, scale and rotate every skeleton (see the module docstring).
 
     Args:
         keypoints: ``(..., K, 2)`` pixel coordinates in ``cfg.layout``.
@@ -420,8 +252,4 @@ def resample_to_frames(
     return res, keep
 
 
-__all__ = [
-    "FACE_JOINTS", "PointDef", "head_def", "neck_def", "shoulders_def", "hips_def", "limb_joints",
-    "present_mask", "reference_point", "PoseNormConfig", "Normalized", "normalize_skeletons",
-    "denormalize", "resample_to_frames",
-]
+__all__ = ["Normalized", "normalize_skeletons", "denormalize", "resample_to_frames"]

@@ -1,7 +1,8 @@
 """Pose distances and negative sets for the pose-contrastive loss (numpy).
 
-Definition (paper 000, pose-contrastive loss): for normalized poses ``p_t`` and
-``p_j`` (``(K, 2)``, see :mod:`posetools.normalize`),
+Definition (the pose-contrastive segmentation loss; references in
+``docs/glossary.md``): for normalized poses ``p_t`` and ``p_j`` (``(K, 2)``, see
+:mod:`posetools.normalize`),
 
 ``d(t, j) = mean over joints v valid in both of || p_t(v) - p_j(v) ||_2``
 
@@ -30,7 +31,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import ConfigError, ShapeError
 
 
 def _prepare(poses: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +111,7 @@ def iter_pose_distance_blocks(
     t = p.shape[0]
     idx = _rows_index(rows, t)
     if block < 1 or col_block < 1:
-        raise ValueError("block and col_block must be >= 1")
+        raise ConfigError("block and col_block must be >= 1")
     for lo in range(0, idx.size, block):
         r = idx[lo : lo + block]
         out = np.empty((r.size, t), dtype=np.float32)
@@ -174,7 +175,7 @@ def negative_mask(
         anchor ``rows[i]``.
     """
     if not delta >= 0:
-        raise ValueError(f"delta: must be >= 0, got {delta}")
+        raise ConfigError(f"delta: must be >= 0, got {delta}")
     p, _ = _prepare(poses, None)
     parts = []
     for r, d in iter_pose_distance_blocks(poses, valid, rows=rows, block=block,

@@ -8,7 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from posetools.cli import main
-from posetools.ledger import Ledger
+from posetools.run.ledger import Ledger
 
 
 def test_quickstart_runs_the_default_pipeline(tmp_path):

@@ -10,17 +10,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from posetools.config import from_dict
+from posetools.config.algorithms import PoseNormConfig
 from posetools.errors import ConfigError, ShapeError
-from posetools.normalize import (
-    PoseNormConfig,
-    denormalize,
-    head_def,
-    limb_joints,
-    normalize_skeletons,
-    reference_point,
-    resample_to_frames,
-)
+from posetools.normalize import denormalize, normalize_skeletons, resample_to_frames
 from posetools.skeletons import COCO17, H36M17, HALPE26
+from posetools.skeletons.anatomy import head_def, limb_joints, reference_point
 
 K = 17
 

@@ -1,4 +1,4 @@
-"""Checksums of model weight files (computed once per process and file version)."""
+"""Checksums of model weight files, computed once per process and file version."""
 
 from __future__ import annotations
 
@@ -9,19 +9,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CheckpointError
+from ..io.files import file_sha256
 
 
 @lru_cache(maxsize=64)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _cached(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
 
 
-def file_sha256(path: str | Path) -> str:
-    """sha256 hex digest of a file (cached on path, size and mtime).
+def weights_sha256(path: str | Path) -> str:
+    """sha256 hex digest of a weights file, cached on (path, size, mtime).
 
     Raises:
         CheckpointError: The file does not exist.
@@ -31,15 +28,15 @@ def file_sha256(path: str | Path) -> str:
         st = os.stat(p)
     except OSError:
         raise CheckpointError(f"model file not found: {p}") from None
-    return _sha256(p, st.st_size, st.st_mtime_ns)
+    return _cached(p, st.st_size, st.st_mtime_ns)
 
 
 def files_sha256(paths: Iterable[str | Path]) -> str:
     """One sha256 over several weight files (digest of their ordered digests)."""
     h = hashlib.sha256()
     for p in paths:
-        h.update(file_sha256(p).encode())
+        h.update(weights_sha256(p).encode())
     return h.hexdigest()
 
 
-__all__ = ["file_sha256", "files_sha256"]
+__all__ = ["weights_sha256", "files_sha256"]

@@ -1,7 +1,7 @@
 """Model zoo of the OpenMMLab backend and the local checkpoint cache.
 
 This module knows *where* models come from; it never imports ``mm*`` packages
-(only :mod:`posetools.experts.mm` does), so the table, the cache and the
+(only :mod:`posetools.experts.backends.mm` does), so the table, the cache and the
 checksum logic work and are testable without the OpenMMLab stack.
 
 * :data:`ZOO` maps a short model name (``rtmpose-m``, ``hrnet-w32``, ``rtmdet-tiny``...)
@@ -35,15 +35,11 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import CheckpointError, MissingBackendError
-from .weights import file_sha256
+from .install import MM_INSTALL_HINT
+from .weights import weights_sha256
 
 RANDOM_INIT = "random-init"
 """Checkpoint value that asks for seeded random weights (tests / benchmarks only)."""
-
-MM_INSTALL_HINT = (
-    "the OpenMMLab backend is not installed: run `bash docker/install-mm-cpu.sh` "
-    "(see README, section [mm])"
-)
 
 _DL = "https://download.openmmlab.com"
 
@@ -247,7 +243,7 @@ def verify_checkpoint(path: Path, entry: ZooEntry) -> str:
     Raises:
         CheckpointError: The checksum does not match.
     """
-    digest = file_sha256(path)
+    digest = weights_sha256(path)
     want = entry.sha256 or entry.hash_prefix
     if want is not None and not digest.startswith(want.lower()):
         raise CheckpointError(
@@ -335,7 +331,7 @@ def checkpoint_checksum(path: Path | str) -> str:
     """Checksum recorded for weights: the file's sha256, or ``random-init`` for random weights."""
     if path == RANDOM_INIT:
         return RANDOM_INIT
-    return file_sha256(Path(path))
+    return weights_sha256(Path(path))
 
 
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8})(?:_\d{8}(?:_\d{6})?)?\.pth$")

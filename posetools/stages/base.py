@@ -1,9 +1,11 @@
-"""The stage protocol: a thin I/O wrapper around pure array functions.
+"""The stage protocol: read the upstream artifact -> pure function -> write the artifact.
 
-A stage declares its name, version and the upstream stages it reads; given one
-:class:`VideoJob` it writes its datasets into an open HDF5 file handed to it by
-the runner (which owns atomic commit, fingerprints, the ledger and parallelism).
-Stages never decide where files go or whether work is up to date.
+A stage declares its name, version, config section and the upstream stages it
+reads; given one :class:`VideoJob` it writes its artifact into an open HDF5 file
+handed to it by the runner (which owns atomic commit, fingerprints, the ledger
+and parallelism). A stage receives only its own config section, plus the
+``video`` section for the stages that decode frames. Stages never decide where
+files go or whether work is up to date.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import h5py
 
-if TYPE_CHECKING:
-    from ..manifest import ManifestEntry
-    from ..pipeline import PipelineConfig
+from ..config.schema import PipelineConfig, VideoConfig
+from ..io.manifest import ManifestEntry
 
 ProgressFn = Callable[[int], None]
 """Called with a number of frames just processed (for progress bars)."""
@@ -52,13 +53,23 @@ class Stage(ABC):
     Subclasses set ``name`` and ``version`` (bump the version whenever the output
     for the same inputs changes: it is part of the fingerprint) and implement
     :meth:`params` and :meth:`process`.
+
+    Args:
+        config: The stage's own section of the pipeline config.
+        video: The ``video`` section (ingest options).
     """
 
     name: ClassVar[str]
     version: ClassVar[str]
 
-    def __init__(self, pipeline: PipelineConfig) -> None:
-        self.pipeline = pipeline
+    def __init__(self, config: Any, video: VideoConfig) -> None:
+        self.config = config
+        self.video = video
+
+    @classmethod
+    def from_pipeline(cls, pipeline: PipelineConfig) -> Stage:
+        """The stage built from its section of ``pipeline``."""
+        return cls(getattr(pipeline, cls.name), pipeline.video)
 
     def inputs(self) -> tuple[str, ...]:
         """Names of upstream stages whose committed artifacts this stage reads."""
@@ -72,20 +83,21 @@ class Stage(ABC):
     def params(self) -> dict[str, Any]:
         """Semantic parameters: everything that changes the output, nothing that doesn't.
 
-        Runtime knobs (workers, batch size, device, paths) must not appear here.
+        Built with :func:`posetools.config.loader.semantic`, so fields declared
+        ``runtime`` / ``weights`` never appear.
         """
 
     def model_checksum(self) -> str:
-        """Checksum(s) of model weights used, or ``""``. Computed in the parent process."""
+        """Checksum(s) of model weights used, or ``""``."""
         return ""
 
     @abstractmethod
     def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
-        """Compute this stage for one video and write datasets into ``out``.
+        """Compute this stage for one video and write its artifact into ``out``.
 
         Args:
             job: The video and its upstream artifacts.
-            out: Open writable HDF5 file (temp); root attrs are set by the runner.
+            out: Open writable HDF5 file (temp); provenance attrs are set by the runner.
             progress: Call with frame counts as they are processed.
 
         Returns:

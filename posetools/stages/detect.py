@@ -1,72 +1,37 @@
 """The ``detect`` stage: person boxes per frame, for top-down experts.
 
 Decodes the video once (``video.frame_stride`` applies), runs the configured
-detector on batches of frames and stores every frame's boxes — frames with
-nobody stay present with ``n_instances = 0``. Layout: ``docs/formats.md``
-("detect").
+detector on batches of frames, applies the detector config's thresholds and NMS
+once (:func:`~posetools.experts.finalize.finalize_detections`) and stores every
+frame's boxes — frames with nobody stay present with ``n_instances = 0``. Layout:
+:class:`~posetools.io.artifacts.detect.DetectArtifact`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import h5py
-import numpy as np
 
+from ..config.loader import semantic
+from ..config.schema import DetectConfig
 from ..errors import ExpertError, PosetoolsError, ShapeError
-from ..experts.base import Detections, DetectorConfig, cached_detector, reset_model
 from ..experts.batching import call_model
-from ..experts.postprocess import finalize_detections
-from ..video import iter_batches
+from ..experts.build import cached_detector, reset_model
+from ..experts.finalize import finalize_detections
+from ..experts.types import Detections
+from ..io.artifacts.detect import DetectArtifact
+from ..io.artifacts.frames import FrameAxis
+from ..io.video import iter_batches
 from .base import ProgressFn, Stage, VideoJob
-from .common import open_video, upstream_file, write_frames
+from .common import open_video
 
 
-@dataclass(frozen=True)
-class DetectConfig:
-    """Options of the ``detect`` stage.
-
-    Attributes:
-        detector: The person detector (backend, model, thresholds, runtime knobs).
-    """
-
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
-
-
-def pack_detections(dets: list[Detections]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pad per-frame detections into arrays.
-
-    Args:
-        dets: One :class:`Detections` per frame (``T`` frames).
-
-    Returns:
-        ``boxes (T, N, 4) float32`` (NaN padding), ``box_scores (T, N) float32``
-        (0 padding), ``n_instances (T,) int32``, with ``N = max(1, max_t n_t)``.
-    """
-    n = np.array([len(d) for d in dets], np.int32)
-    width = max(1, int(n.max(initial=0)))
-    boxes = np.full((len(dets), width, 4), np.nan, np.float32)
-    scores = np.zeros((len(dets), width), np.float32)
-    for t, d in enumerate(dets):
-        boxes[t, : len(d)] = d.boxes
-        scores[t, : len(d)] = d.scores
-    return boxes, scores, n
-
-
-def read_detections(job: VideoJob) -> dict[int, Detections]:
-    """The ``detect`` artifact of ``job`` as ``{original frame index: Detections}``."""
-    with upstream_file(job, "detect") as fh:
-        idx = fh["frame_index"][...]
-        boxes = fh["boxes"][...]
-        scores = fh["box_scores"][...]
-        n = fh["n_instances"][...]
-    return {
-        int(i): Detections(boxes[t, : n[t]].astype(np.float32),
-                           scores[t, : n[t]].astype(np.float32))
-        for t, i in enumerate(idx)
-    }
+def read_detections(fh: h5py.File, video_id: str | None = None) -> dict[int, Detections]:
+    """A ``detect`` artifact as ``{original frame index: Detections}``."""
+    art = DetectArtifact.read(fh, video_id)
+    return {i: Detections(b, s) for i, (b, s) in art.per_frame().items()}
 
 
 class DetectStage(Stage):
@@ -74,6 +39,7 @@ class DetectStage(Stage):
 
     name = "detect"
     version = "1"
+    config: DetectConfig
 
     def reads_video(self) -> bool:
         """The detector reads the frames."""
@@ -81,10 +47,8 @@ class DetectStage(Stage):
 
     def params(self) -> dict[str, Any]:
         """Semantic parameters: the detector's semantic fields and the frame stride."""
-        return {
-            "detector": self.pipeline.detect.detector.semantic(),
-            "frame_stride": self.pipeline.video.frame_stride,
-        }
+        return {"detector": semantic(self.config.detector),
+                "frame_stride": self.video.frame_stride}
 
     def model_checksum(self) -> str:
         """Checksum of the detector weights (model loaded once per process).
@@ -93,13 +57,13 @@ class DetectStage(Stage):
         :meth:`process` then fails each video with the real error.
         """
         try:
-            return cached_detector(self.pipeline.detect.detector).checksum()
+            return cached_detector(self.config.detector).checksum()
         except Exception as err:  # reported per video by process(), never here
             return f"unavailable:{type(err).__name__}"
 
     def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
         """Detect persons in every selected frame and write the ``detect`` layout."""
-        cfg = self.pipeline.detect.detector
+        cfg = self.config.detector
         try:
             detector = cached_detector(cfg)
         except PosetoolsError as err:
@@ -109,7 +73,7 @@ class DetectStage(Stage):
                               f"built: {type(err).__name__}: {err}",
                               video_id=job.video_id, stage=self.name) from err
         reset_model(detector)
-        reader = open_video(job, self.pipeline.video)
+        reader = open_video(job, self.video)
         w, h = reader.info.width, reader.info.height
         what = f"detector {cfg.backend}:{detector.model_id}"
         idx: list[int] = []
@@ -126,17 +90,11 @@ class DetectStage(Stage):
                 pts.append(f.pts)
                 dets.append(finalize_detections(d, cfg, w, h))
             progress(len(batch))
-        write_frames(out, idx, pts, reader.info, self.pipeline.video.frame_stride)
-        boxes, scores, n = pack_detections(dets)
-        out.create_dataset("boxes", data=boxes)
-        out.create_dataset("box_scores", data=scores)
-        out.create_dataset("n_instances", data=n)
-        a = out.attrs
-        a["backend"] = cfg.backend
-        a["model_id"] = detector.model_id
-        a["model_checksum"] = detector.checksum()
-        a["detector_json"] = json.dumps(cfg.semantic(), sort_keys=True)
+        boxes, scores, n = DetectArtifact.pack([d.boxes for d in dets], [d.scores for d in dets])
+        DetectArtifact(FrameAxis.from_video(idx, pts, reader.info, self.video.frame_stride),
+                       boxes, scores, n, cfg.backend, detector.model_id, detector.checksum(),
+                       json.dumps(semantic(cfg), sort_keys=True)).write(out)
         return {"frames": len(idx), "boxes": int(n.sum()), "empty_frames": int((n == 0).sum())}
 
 
-__all__ = ["DetectConfig", "DetectStage", "pack_detections", "read_detections"]
+__all__ = ["DetectStage", "read_detections"]

@@ -33,9 +33,13 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the zstd filter in every worker)
 import numpy as np
 
-from ..errors import MissingBackendError, PosetoolsError, StoreError
+from ..config.schema import HeatmapsConfig
+from ..errors import ConfigError, MissingBackendError, PosetoolsError, StoreError
 from ..heatmaps import CropBox, compute_crop, joint_mask
-from ..manifest import ManifestEntry, load_manifest
+from ..io.artifacts.aggregate import AggregateArtifact
+from ..io.artifacts.frames import read_rows
+from ..io.artifacts.heatmaps import HeatmapsArtifact
+from ..io.manifest import ManifestEntry, load_manifest
 from .sampling import fixed_windows, uniform_sample_frames
 
 try:
@@ -71,9 +75,9 @@ class _ClipDataset(Dataset):
         max_open_files: int = 64,
     ) -> None:
         if clip_len < 1 or num_clips < 1:
-            raise ValueError("clip_len, num_clips: must be >= 1")
+            raise ConfigError("clip_len, num_clips: must be >= 1")
         if window is not None and window < 1:
-            raise ValueError("window: must be >= 1")
+            raise ConfigError("window: must be >= 1")
         self.root = Path(root)
         self.clip_len, self.num_clips = int(clip_len), int(num_clips)
         self.test_mode, self.seed = bool(test_mode), int(seed)
@@ -220,7 +224,7 @@ class _ClipDataset(Dataset):
     def _base_item(self, index: int, fh: h5py.File, pos: np.ndarray,
                    mask: np.ndarray) -> dict[str, Any]:
         v = self._items[index][0]
-        fi = read_frames(fh["frame_index"], pos.ravel()).reshape(pos.shape)
+        fi = read_rows(fh["frame_index"], pos.ravel()).reshape(pos.shape)
         return {
             "video_id": self.video_ids[v],
             "label": torch.tensor(self.labels[v], dtype=torch.int64),
@@ -228,27 +232,6 @@ class _ClipDataset(Dataset):
             "frame_index": torch.from_numpy(np.where(mask, fi, -1).astype(np.int64)),
             "mask": torch.from_numpy(mask),
         }
-
-
-def read_frames(ds: h5py.Dataset, pos: np.ndarray) -> np.ndarray:
-    """Rows ``pos`` (any order, repeats allowed) of a dataset's first axis.
-
-    Reads runs of adjacent chunks as plain slices (HDF5 decompresses each needed
-    chunk once); h5py's fancy indexing is avoided because it is orders of
-    magnitude slower on chunked, compressed datasets.
-    """
-    uniq, inv = np.unique(np.asarray(pos, dtype=np.int64), return_inverse=True)
-    step = ds.chunks[0] if ds.chunks else max(len(ds), 1)
-    cid = uniq // step
-    cuts = np.flatnonzero(np.diff(cid) > 1) + 1
-    out = np.empty((len(uniq), *ds.shape[1:]), dtype=ds.dtype)
-    for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(uniq)], strict=True):
-        lo, hi = int(uniq[s]), int(uniq[e - 1]) + 1
-        if hi - lo == e - s:
-            ds.read_direct(out, np.s_[lo:hi], np.s_[s:e])
-        else:
-            out[s:e] = ds[lo:hi][uniq[s:e] - lo]
-    return out[inv.reshape(-1)]
 
 
 def _zero_masked(arr: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
@@ -267,7 +250,7 @@ class HeatmapClipDataset(_ClipDataset):
         manifest: Manifest path (or entries) for split, labels and transcripts;
             ``None`` uses every artifact, without labels.
         split: Keep only this manifest split.
-        data_root: Passed to :func:`posetools.manifest.load_manifest`.
+        data_root: Passed to :func:`posetools.io.manifest.load_manifest`.
         clip_len: Frames per clip (``UniformSampleFrames``).
         num_clips: Clips per item.
         test_mode: Deterministic sampling.
@@ -294,7 +277,7 @@ class HeatmapClipDataset(_ClipDataset):
     def __init__(self, root, manifest=None, *, dtype: Literal["float32", "float16"] = "float32",
                  **kwargs) -> None:
         if dtype not in ("float32", "float16"):
-            raise ValueError(f"dtype: must be float32 or float16, got {dtype!r}")
+            raise ConfigError(f"dtype: must be float32 or float16, got {dtype!r}")
         self.dtype = dtype
         super().__init__(root, manifest, **kwargs)
         first = self._meta[0]
@@ -302,12 +285,12 @@ class HeatmapClipDataset(_ClipDataset):
         self.channel_names = first["channel_names"]
 
     def _scan_file(self, fh: h5py.File) -> dict[str, Any]:
+        h = HeatmapsArtifact.read(fh)
         ds = fh["heatmaps"]
-        chunk = ds.chunks or ds.shape
-        chunk_bytes = int(np.prod(chunk)) * ds.dtype.itemsize
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in fh["channel_names"][...]]
-        return {"frames": int(ds.shape[0]), "channels": int(ds.shape[1]),
-                "size": int(ds.shape[2]), "channel_names": names,
+        chunk_bytes = int(np.prod(ds.chunks or ds.shape)) * ds.dtype.itemsize
+        n_t, n_c, s, _ = h.shape
+        return {"frames": n_t, "channels": n_c, "size": s,
+                "channel_names": list(h.channel_names),
                 "cache_bytes": max(1 << 20, 4 * chunk_bytes)}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -315,7 +298,7 @@ class HeatmapClipDataset(_ClipDataset):
         v = self._items[index][0]
         fh = self._file(v)
         pos, mask = self.positions(index)
-        heat = read_frames(fh["heatmaps"], pos.ravel())
+        heat = HeatmapsArtifact.rows(fh, pos.ravel(), maps=True)["heatmaps"]
         heat = heat.reshape(*pos.shape, *heat.shape[1:])
         heat = _zero_masked(heat, mask, 0).astype(self.dtype, copy=False)
         item = self._base_item(index, fh, pos, mask)
@@ -334,7 +317,7 @@ class KeypointClipDataset(_ClipDataset):
             read those stages' keypoints and crop them with ``config`` exactly as
             the heatmaps stage would (normalized coordinates have no frame size:
             a too-small box grows to ``min_crop_size``).
-        config: A :class:`~posetools.stages.heatmaps.HeatmapsConfig` (for
+        config: A :class:`~posetools.config.schema.HeatmapsConfig` (for
             ``size``, ``padding``, ``square``, ``min_crop_size``, ``min_score``);
             default settings when ``None``. Ignored for ``source="heatmaps"``.
         **kwargs: As :class:`HeatmapClipDataset` (``split``, ``clip_len``...).
@@ -348,10 +331,8 @@ class KeypointClipDataset(_ClipDataset):
                  source: Literal["heatmaps", "aggregate", "normalize"] = "heatmaps",
                  config=None, **kwargs) -> None:
         if source not in ("heatmaps", "aggregate", "normalize"):
-            raise ValueError(f"source: must be heatmaps, aggregate or normalize, got {source!r}")
+            raise ConfigError(f"source: must be heatmaps, aggregate or normalize, got {source!r}")
         if config is None:
-            from ..stages.heatmaps import HeatmapsConfig
-
             config = HeatmapsConfig()
         self.stage = source
         self.config = config
@@ -360,33 +341,29 @@ class KeypointClipDataset(_ClipDataset):
         self.size = self._meta[0]["size"]
 
     def _scan_file(self, fh: h5py.File) -> dict[str, Any]:
-        meta = {"frames": int(fh["frame_index"].shape[0]), "cache_bytes": 1 << 20,
-                "layout": _text(fh.attrs.get("layout", ""))}
         if self.stage == "heatmaps":
-            meta["size"] = int(fh.attrs["size"])
-            return meta
+            h = HeatmapsArtifact.read(fh)
+            return {"frames": h.shape[0], "cache_bytes": 1 << 20, "layout": h.layout,
+                    "size": h.size}
         cfg = self.config
-        kp = fh["keypoints"][...].astype(np.float32)
-        sc = fh["scores"][...].astype(np.float32)
-        valid = fh["valid"][...].astype(bool)
-        frame = None
-        if self.stage == "aggregate" and "width" in fh.attrs:
-            frame = (int(fh.attrs["width"]), int(fh.attrs["height"]))
-        crop = compute_crop(kp, sc, valid, frame_size=frame, padding=cfg.padding,
-                            square=cfg.square, min_size=cfg.min_crop_size,
+        a = AggregateArtifact.read(fh)  # also reads the aggregate part of normalize files
+        frame = (a.frames.width, a.frames.height) if self.stage == "aggregate" else None
+        crop = compute_crop(a.keypoints, a.scores, a.valid, frame_size=frame,
+                            padding=cfg.padding, square=cfg.square, min_size=cfg.min_crop_size,
                             min_score=cfg.min_score)
-        meta.update(size=cfg.size, crop=crop.as_array())
-        return meta
+        return {"frames": a.frames.num_frames, "cache_bytes": 1 << 20, "layout": a.layout,
+                "size": cfg.size, "crop": crop.as_array()}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """One item (see the class docstring)."""
         v = self._items[index][0]
         fh = self._file(v)
         pos, mask = self.positions(index)
-        flat = pos.ravel()
-        kp = read_frames(fh["keypoints"], flat).astype(np.float32)
-        sc = read_frames(fh["scores"], flat).astype(np.float32)
-        valid = read_frames(fh["valid"], flat).astype(bool)
+        reader = HeatmapsArtifact if self.stage == "heatmaps" else AggregateArtifact
+        rows = reader.rows(fh, pos.ravel())
+        kp = rows["keypoints"].astype(np.float32)
+        sc = rows["scores"].astype(np.float32)
+        valid = rows["valid"].astype(bool)
         if self.stage != "heatmaps":
             cfg = self.config
             kp = CropBox.from_array(self._meta[v]["crop"]).to_grid(kp, cfg.size)
@@ -400,10 +377,6 @@ class KeypointClipDataset(_ClipDataset):
         item["scores"] = torch.from_numpy(np.ascontiguousarray(sc))
         item["valid"] = torch.from_numpy(np.ascontiguousarray(valid))
         return item
-
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 _PAD = {"keypoints": float("nan"), "scores": 0.0, "valid": False}

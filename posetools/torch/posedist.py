@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 
 
 def _prepare(poses: torch.Tensor, valid: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,7 +83,7 @@ def iter_pose_distance_blocks(
         ``(row_indices (b,) int64, distances (b, T) float32)`` on ``poses.device``.
     """
     if block < 1 or col_block < 1:
-        raise ValueError("block and col_block must be >= 1")
+        raise ConfigError("block and col_block must be >= 1")
     p, ok = _prepare(poses, valid)
     t = p.shape[0]
     idx = _rows_index(rows, t, p.device)
@@ -144,7 +144,7 @@ def negative_mask(
         col_block: Columns per tile.
     """
     if not delta >= 0:
-        raise ValueError(f"delta: must be >= 0, got {delta}")
+        raise ConfigError(f"delta: must be >= 0, got {delta}")
     parts = []
     for r, d in iter_pose_distance_blocks(poses, valid, rows=rows, block=block,
                                           col_block=col_block):

@@ -15,13 +15,13 @@ Coordinates are heatmap-grid pixels (as stored in ``heatmaps/<vid>.h5``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import h5py
 import numpy as np
 
-from ..errors import MissingBackendError, ShapeError
+from ..errors import ConfigError, MissingBackendError, ShapeError
 from ..heatmaps import (
     DEFAULT_MIN_SCORE,
     channel_flip_permutation,
@@ -30,7 +30,9 @@ from ..heatmaps import (
     point_window,
     window_bucket,
 )
+from ..io.artifacts.heatmaps import HeatmapsArtifact
 from ..skeletons import SkeletonLayout, get_layout
+from ..skeletons.graph import limb_tree, subtree_masks
 
 try:
     import torch
@@ -38,6 +40,8 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
     raise MissingBackendError(
         "posetools.torch needs PyTorch: pip install 'posetools[torch]'"
     ) from e
+
+from .augment import position_noise, random_flip, random_limb_rotation, random_resample
 
 _CHUNK_ELEMENTS = 1 << 22
 _FAR = -1e4
@@ -85,7 +89,7 @@ def render_heatmaps(
         raise ShapeError(f"scores: expected shape {tuple(keypoints.shape[:-1])}, "
                          f"got {tuple(scores.shape)}")
     if not sigma > 0:
-        raise ValueError("sigma: must be > 0")
+        raise ConfigError("sigma: must be > 0")
     dev = keypoints.device
     kp = keypoints.reshape(-1, n_p, n_k, 2).to(torch.float32)
     sc = scores.reshape(-1, n_p, n_k).to(device=dev, dtype=torch.float32)
@@ -220,129 +224,6 @@ def segment_d2(px, py, ln, cu, su) -> torch.Tensor:
     return v * v + w * w
 
 
-# ----------------------------------------------------------------- augmentations
-def limb_tree(layout: SkeletonLayout, root: int | None = None) -> list[tuple[int, int, int]]:
-    """A spanning tree of the limb graph, for rotating limbs about their parent joint.
-
-    Breadth-first from ``root`` (default: the graph centre, the joint with the
-    smallest eccentricity, lowest index on ties); joints in other connected
-    components are reached from their own lowest-index joint. Limbs that close a
-    cycle (e.g. shoulder-shoulder) are not tree edges.
-
-    Returns:
-        ``[(limb_index, parent_joint, child_joint), ...]`` in breadth-first order.
-    """
-    k = layout.num_joints
-    adj: list[list[tuple[int, int]]] = [[] for _ in range(k)]
-    for i, (a, b) in enumerate(layout.limbs):
-        adj[a].append((b, i))
-        adj[b].append((a, i))
-
-    def bfs(src: int) -> dict[int, int]:
-        dist = {src: 0}
-        queue = [src]
-        for j in queue:
-            for n, _ in adj[j]:
-                if n not in dist:
-                    dist[n] = dist[j] + 1
-                    queue.append(n)
-        return dist
-
-    if root is None:
-        ecc = []
-        for j in range(k):
-            dist = bfs(j)
-            ecc.append((-len(dist), max(dist.values()), j))  # biggest component first
-        root = min(ecc)[2]
-    seen = [False] * k
-    edges: list[tuple[int, int, int]] = []
-    for start in [root, *range(k)]:
-        if seen[start]:
-            continue
-        seen[start] = True
-        queue = [start]
-        for j in queue:
-            for n, li in adj[j]:
-                if not seen[n]:
-                    seen[n] = True
-                    edges.append((li, j, n))
-                    queue.append(n)
-    return edges
-
-
-def subtree_masks(layout: SkeletonLayout, tree: list[tuple[int, int, int]]) -> np.ndarray:
-    """``(len(tree), K)`` bool: joints moved when tree edge ``e`` rotates (its child's subtree)."""
-    children: dict[int, list[int]] = {}
-    for _, p, c in tree:
-        children.setdefault(p, []).append(c)
-    out = np.zeros((len(tree), layout.num_joints), dtype=bool)
-    for e, (_, _, c) in enumerate(tree):
-        stack = [c]
-        while stack:
-            j = stack.pop()
-            out[e, j] = True
-            stack.extend(children.get(j, []))
-    return out
-
-
-def temporal_resample(batch: int, num_in: int, num_out: int, *,
-                      generator: torch.Generator | None = None,
-                      device: torch.device | str = "cpu") -> torch.Tensor:
-    """Choose ``num_out`` of ``num_in`` frames per clip, uniformly without replacement, sorted.
-
-    Returns:
-        ``(batch, num_out) int64`` source frame indices.
-    """
-    if not 1 <= num_out <= num_in:
-        raise ValueError(f"num_frames: must be in [1, {num_in}], got {num_out}")
-    r = torch.rand(batch, num_in, generator=generator, device=_gen_device(generator, device))
-    return torch.sort(torch.argsort(r, dim=1)[:, :num_out], dim=1).values.to(device)
-
-
-def rotate_limbs(keypoints: torch.Tensor, angles: torch.Tensor,
-                 tree: list[tuple[int, int, int]], masks: np.ndarray) -> torch.Tensor:
-    """Rotate each tree limb's child subtree about its parent joint.
-
-    Args:
-        keypoints: ``(B, T, P, K, 2)``.
-        angles: ``(B, L)`` radians per limb (layout order; non-tree limbs ignored).
-            Positive turns +x towards +y. Applied root-first.
-        tree: From :func:`limb_tree`.
-        masks: From :func:`subtree_masks`.
-
-    Returns:
-        Rotated keypoints (a frame whose parent joint is missing is left as is).
-    """
-    kp = keypoints.clone()
-    mt = torch.as_tensor(masks, device=kp.device)
-    for e, (li, parent, _) in enumerate(tree):
-        th = angles[:, li]
-        if not bool((th != 0).any()):
-            continue
-        c = torch.cos(th)[:, None, None, None]
-        s = torch.sin(th)[:, None, None, None]
-        piv = kp[:, :, :, parent:parent + 1, :]  # (B, T, P, 1, 2)
-        rel = kp - piv
-        rx = c * rel[..., 0] - s * rel[..., 1]
-        ry = s * rel[..., 0] + c * rel[..., 1]
-        rot = torch.stack([rx, ry], dim=-1) + piv
-        sel = mt[e][None, None, None, :, None] & torch.isfinite(piv) & (th != 0)[:, None, None,
-                                                                                   None, None]
-        kp = torch.where(sel, rot, kp)
-    return kp
-
-
-def flip_keypoints(keypoints: torch.Tensor, size: int, joint_perm: torch.Tensor) -> torch.Tensor:
-    """Mirror grid keypoints ``(..., K, 2)``: ``x -> S - 1 - x``, joints swapped by ``joint_perm``.
-
-    With this convention ``render(flip(kp))`` equals the mirrored maps of
-    ``render(kp)`` with channels permuted by the channel flip permutation.
-    """
-    out = keypoints[..., joint_perm, :].clone()
-    out[..., 0] = (size - 1) - out[..., 0]
-    return out
-
-
 @dataclass
 class AugmentedClips:
     """Augmented, rendered clips with their correspondence labels.
@@ -370,10 +251,6 @@ class AugmentedClips:
     flipped: torch.Tensor
     angles: torch.Tensor
     noise: torch.Tensor
-
-
-def _gen_device(generator: torch.Generator | None, device) -> torch.device:
-    return generator.device if generator is not None else torch.device(device)
 
 
 class GpuHeatmapRenderer:
@@ -405,11 +282,11 @@ class GpuHeatmapRenderer:
         root: int | None = None,
     ) -> None:
         if not (joints or limbs):
-            raise ValueError("joints/limbs: at least one must be true")
+            raise ConfigError("joints/limbs: at least one must be true")
         if not sigma > 0:
-            raise ValueError("sigma: must be > 0")
+            raise ConfigError("sigma: must be > 0")
         if size < 2:
-            raise ValueError("size: must be >= 2")
+            raise ConfigError("size: must be >= 2")
         self.layout = get_layout(layout) if isinstance(layout, str) else layout
         self.size, self.sigma = int(size), float(sigma)
         self.joints, self.limbs = bool(joints), bool(limbs)
@@ -429,14 +306,11 @@ class GpuHeatmapRenderer:
     @classmethod
     def from_artifact(cls, path, *, device=None) -> GpuHeatmapRenderer:
         """A renderer with the settings recorded in a ``heatmaps/<vid>.h5`` artifact."""
-        import h5py
-
         with h5py.File(path, "r") as fh:
-            a = fh.attrs
-            return cls(str(a["layout"]), size=int(a["size"]), sigma=float(a["sigma"]),
-                       joints=bool(a["joints"]), limbs=bool(a["limbs"]),
-                       use_score=bool(a["use_score"]), min_score=float(a["min_score"]),
-                       device=device)
+            h = HeatmapsArtifact.read(fh)
+        return cls(h.layout, size=h.size, sigma=h.sigma, joints=h.render_joints,
+                   limbs=h.render_limbs, use_score=h.use_score, min_score=h.min_score,
+                   device=device)
 
     @property
     def num_channels(self) -> int:
@@ -481,7 +355,8 @@ class GpuHeatmapRenderer:
     ) -> AugmentedClips:
         """Augment clips of keypoints, render them, and return correspondence labels.
 
-        Order: temporal resampling, limb rotation, position noise, flip.
+        Order: temporal resampling, limb rotation, position noise, flip (the ops of
+        :mod:`posetools.torch.augment`).
 
         Args:
             keypoints: ``(B, M, P, K, 2)`` grid keypoints.
@@ -500,50 +375,16 @@ class GpuHeatmapRenderer:
         kp, sc, v = self._prep(keypoints, scores, valid)
         if kp.ndim != 5:
             raise ShapeError(f"keypoints: expected (B, M, P, K, 2), got {tuple(kp.shape)}")
-        n_b, n_m, n_p, n_k = kp.shape[:4]
         if v is None:
-            v = torch.ones((n_b, n_m, n_p), dtype=torch.bool, device=self.device)
-        dev = self.device
-        gdev = _gen_device(generator, dev)
-
-        def rand(*shape):
-            return torch.rand(*shape, generator=generator, device=gdev).to(dev)
-
-        # temporal resampling
-        if num_frames is None:
-            fmap = torch.arange(n_m, device=dev).expand(n_b, n_m).clone()
-        else:
-            fmap = temporal_resample(n_b, n_m, num_frames, generator=generator, device=dev)
-        bi = torch.arange(n_b, device=dev)[:, None]
-        kp, sc, v = kp[bi, fmap], sc[bi, fmap], v[bi, fmap]
-        # limb rotation
-        n_l = len(self.layout.limbs)
-        angles = torch.zeros(n_b, n_l, device=dev)
-        if rotate_prob > 0 and self.tree:
-            tree_idx = torch.as_tensor([li for li, _, _ in self.tree], device=dev)
-            pick = rand(n_b, len(self.tree)) < rotate_prob
-            th = (rand(n_b, len(self.tree)) * 2 - 1) * math.radians(max_angle)
-            angles[:, tree_idx] = torch.where(pick, th, torch.zeros((), device=dev))
-            kp = rotate_limbs(kp, angles, self.tree, self._masks)
-        # position noise
-        if noise_sigma > 0:
-            noise = torch.randn(kp.shape, generator=generator, device=gdev).to(dev) * noise_sigma
-            noise = torch.where(torch.isfinite(kp), noise, torch.zeros((), device=dev))
-            kp = kp + noise
-        else:
-            noise = torch.zeros_like(kp)
-        # flip
-        flipped = rand(n_b) < flip_prob
-        jmap = torch.arange(n_k, device=dev).expand(n_b, n_k).clone()
-        cmap = torch.arange(self.num_channels, device=dev).expand(n_b, -1).clone()
-        if bool(flipped.any()):
-            fk = flip_keypoints(kp, self.size, self._joint_perm)
-            fs = sc[..., self._joint_perm]
-            f5 = flipped[:, None, None, None, None]
-            kp = torch.where(f5, fk, kp)
-            sc = torch.where(f5[..., 0], fs, sc)
-            jmap = torch.where(flipped[:, None], self._joint_perm[None], jmap)
-            cmap = torch.where(flipped[:, None], self._chan_perm[None], cmap)
+            v = torch.ones(kp.shape[:3], dtype=torch.bool, device=self.device)
+        kp, sc, v, fmap = random_resample(kp, sc, v, num_frames, generator=generator)
+        kp, angles = random_limb_rotation(kp, self.tree, self._masks, len(self.layout.limbs),
+                                          prob=rotate_prob, max_angle=max_angle,
+                                          generator=generator)
+        kp, noise = position_noise(kp, noise_sigma, generator=generator)
+        kp, sc, flipped, jmap, cmap = random_flip(kp, sc, self.size, self._joint_perm,
+                                                  self._chan_perm, prob=flip_prob,
+                                                  generator=generator)
         heat = render_heatmaps(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
                                limbs=self._limbs, use_score=self.use_score,
                                min_score=self.min_score, valid=v)

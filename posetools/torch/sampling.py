@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 def _one_clip(num_frames: int, clip_len: int, rng: np.random.Generator,
               short_start: int | None) -> np.ndarray:
@@ -56,9 +58,9 @@ def uniform_sample_frames(
         ``(num_clips, clip_len) int64`` positions in ``[0, num_frames)`` (wrapped).
     """
     if num_frames < 1:
-        raise ValueError("num_frames: must be >= 1")
+        raise ConfigError("num_frames: must be >= 1")
     if clip_len < 1 or num_clips < 1:
-        raise ValueError("clip_len, num_clips: must be >= 1")
+        raise ConfigError("clip_len, num_clips: must be >= 1")
     if test_mode:
         rng = np.random.default_rng(seed)
     elif rng is None:
@@ -89,7 +91,7 @@ def fixed_windows(num_frames: int, window: int, stride: int | None = None) -> np
     """
     stride = window if stride is None else stride
     if window < 1 or stride < 1:
-        raise ValueError("window, stride: must be >= 1")
+        raise ConfigError("window, stride: must be >= 1")
     if num_frames <= 0:
         return np.zeros(0, dtype=np.int64)
     last = max(num_frames - window, 0)

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from posetools.config import from_dict
+from posetools.config.schema import AggregateConfig, VideoConfig
 from posetools.errors import ConfigError, MissingUpstreamError, StoreError
-from posetools.manifest import ManifestEntry
-from posetools.pipeline import PipelineConfig
+from posetools.io.manifest import ManifestEntry
 from posetools.skeletons import BLAZEPOSE33, COCO17
-from posetools.stages.aggregate import AggregateConfig, AggregateStage
+from posetools.stages.aggregate import AggregateStage
 from posetools.stages.base import VideoJob
+from tests.support.artifacts import expert_poses, frame_axis, write_estimate
 
 # COCO-17 skeleton: face centroid 20 px above mid-shoulders
 BASE = np.array([
@@ -37,23 +38,6 @@ def to_blazepose(kp: np.ndarray, sc: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return out, osc
 
 
-def write_expert(grp, name, frame_index, kp, sc, layout):
-    g = grp.create_group(name)
-    t, p = kp.shape[:2]
-    g.create_dataset("frame_index", data=np.asarray(frame_index, np.int64))
-    g.create_dataset("keypoints", data=kp.astype(np.float32))
-    g.create_dataset("scores", data=sc.astype(np.float32))
-    g.create_dataset("boxes", data=np.full((t, p, 4), np.nan, np.float32))
-    g.create_dataset("box_scores", data=np.zeros((t, p), np.float32))
-    tid = np.where((sc > 0).any(-1), np.arange(p)[None], -1).astype(np.int32)
-    g.create_dataset("track_ids", data=tid)
-    g.create_dataset("n_instances", data=(sc > 0).any(-1).sum(-1).astype(np.int32))
-    g.attrs["layout"] = layout
-    g.attrs["model_id"] = f"{name}-model"
-    g.attrs["model_checksum"] = ""
-    g.attrs["backend"] = "test"
-
-
 def people(t=T):
     step = np.arange(t, dtype=np.float32)[:, None, None] * np.array([3, 0], np.float32)
     a = BASE[None] + step
@@ -72,16 +56,9 @@ def make_estimate(path: Path, *, stride_b=2, swap_b=True) -> dict:
     pair = [b, a] if swap_b else [a, b]
     kp_c = np.stack(pair, axis=1)[rows_b] + 1.0
     kp_b, sc_b = to_blazepose(kp_c, np.full(kp_c.shape[:3], 0.8, np.float32))
-    with h5py.File(path, "w") as f:
-        f.create_dataset("frame_index", data=frames.astype(np.int64))
-        f.create_dataset("pts", data=frames / 30.0)
-        f.attrs["width"] = 1280
-        f.attrs["height"] = 720
-        f.attrs["fps"] = 30.0
-        f.attrs["experts"] = json.dumps(["yolo", "blaze"])
-        grp = f.create_group("experts")
-        write_expert(grp, "yolo", frames, kp_y, sc_y, "coco17")
-        write_expert(grp, "blaze", frames[rows_b], kp_b, sc_b, "blazepose33")
+    write_estimate(path, frame_axis(frames, width=1280, height=720),
+                   expert_poses("yolo", frames, kp_y, sc_y, "coco17"),
+                   expert_poses("blaze", frames[rows_b], kp_b, sc_b, "blazepose33"))
     return {"frames": frames, "a": a, "b": b, "rows_b": rows_b}
 
 
@@ -100,8 +77,7 @@ def disagree_on_arms(path: Path, row: int) -> None:
 
 
 def run_stage(tmp_path: Path, est: Path, cfg: AggregateConfig | None = None) -> Path:
-    pipe = PipelineConfig(aggregate=cfg or AggregateConfig())
-    stage = AggregateStage(pipe)
+    stage = AggregateStage(cfg or AggregateConfig(), VideoConfig())
     entry = ManifestEntry(video_id="vid", path=tmp_path / "vid.mp4", row=1)
     job = VideoJob(entry=entry, video_path=entry.path, out=tmp_path,
                    upstream={"estimate": est})
@@ -183,7 +159,7 @@ def test_low_confidence_rows_kept_and_marked(tmp_path):
 def test_errors(tmp_path):
     make_estimate(tmp_path / "est.h5")
     entry = ManifestEntry(video_id="vid", path=tmp_path / "vid.mp4", row=1)
-    stage = AggregateStage(PipelineConfig())
+    stage = AggregateStage(AggregateConfig(), VideoConfig())
     with h5py.File(tmp_path / "o.h5", "w") as out, pytest.raises(MissingUpstreamError):
         stage.process(VideoJob(entry, entry.path, tmp_path, {}), out, lambda n: None)
     with h5py.File(tmp_path / "est.h5", "a") as f:
@@ -200,7 +176,7 @@ def test_errors(tmp_path):
 
 
 def test_config_and_params():
-    stage = AggregateStage(PipelineConfig(aggregate=AggregateConfig(gamma=0.06)))
+    stage = AggregateStage(AggregateConfig(gamma=0.06), VideoConfig())
     p = stage.params()
     assert p["gamma"] == 0.06 and p["reference_expert"] is None and "workers" not in p
     assert stage.inputs() == ("estimate",)

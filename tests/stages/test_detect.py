@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from posetools.config import from_dict
+from posetools.config.schema import PipelineConfig
 from posetools.errors import ConfigError
-from posetools.pipeline import PipelineConfig
-from posetools.stages.detect import DetectStage, pack_detections, read_detections
-from tests.media import write_clip
-from tests.stages.jobs import make_job, run_process
+from posetools.io.artifacts.detect import DetectArtifact
+from posetools.stages.detect import DetectStage, read_detections
+from tests.support.jobs import make_job, run_process
+from tests.support.media import write_clip
 
 
 def _pipeline(**detect):
@@ -21,7 +22,8 @@ def _pipeline(**detect):
 
 
 def test_hog_on_a_multi_person_clip(videos_dir, tmp_path):
-    stage = DetectStage(_pipeline(backend="hog", score_threshold=0.5, max_detections=4))
+    stage = DetectStage.from_pipeline(_pipeline(backend="hog", score_threshold=0.5,
+                                                max_detections=4))
     assert stage.reads_video() and stage.inputs() == ()
     assert stage.params()["detector"]["max_detections"] == 4
     assert "batch_size" not in stage.params()["detector"]
@@ -42,14 +44,15 @@ def test_hog_on_a_multi_person_clip(videos_dir, tmp_path):
         assert fh.attrs["backend"] == "hog"
         assert fh.attrs["model_id"] == "opencv-hog-default-people"
         assert fh.attrs["model_checksum"] == stage.model_checksum()
-    dets = read_detections(make_job(videos_dir / "mmpose_demo.mp4", detect=tmp_path / "d.h5"))
+    with h5py.File(tmp_path / "d.h5") as fh:
+        dets = read_detections(fh)
     assert sorted(dets) == [0, 1, 2, 3, 4]
     assert [len(dets[i]) for i in range(5)] == n.tolist()
 
 
 def test_black_clip_keeps_every_frame_with_zero_instances(tmp_path):
     clip = write_clip(tmp_path / "black.mp4", n=6, size=(320, 240), value=0)
-    stage = DetectStage(from_dict(PipelineConfig, {
+    stage = DetectStage.from_pipeline(from_dict(PipelineConfig, {
         "stages": ["detect"], "video": {"frame_stride": 2}, "detect": {"detector": {}}}))
     summary, _ = run_process(stage, make_job(clip), tmp_path / "b.h5")
     assert summary == {"frames": 3, "boxes": 0, "empty_frames": 3}
@@ -61,11 +64,12 @@ def test_black_clip_keeps_every_frame_with_zero_instances(tmp_path):
 
 
 def test_pack_detections_padding():
-    from posetools.experts.base import Detections
+    from posetools.experts.types import Detections
 
     d1 = Detections(np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.float32),
                     np.array([0.9, 0.4], np.float32))
-    boxes, scores, n = pack_detections([Detections.empty(), d1])
+    e = Detections.empty()
+    boxes, scores, n = DetectArtifact.pack([e.boxes, d1.boxes], [e.scores, d1.scores])
     assert boxes.shape == (2, 2, 4) and n.tolist() == [0, 2]
     assert np.isnan(boxes[0]).all() and scores[0].tolist() == [0, 0]
     np.testing.assert_array_equal(boxes[1], d1.boxes)
@@ -73,7 +77,7 @@ def test_pack_detections_padding():
 
 def test_unknown_detector_key_is_a_config_error():
     with pytest.raises(ConfigError, match=r"detect\.detector\.bogus"):
-        from_dict(PipelineConfig, {"detect": {"detector": {"bogus": 1}}})
+        from_dict(PipelineConfig, {"stages": ["detect"], "detect": {"detector": {"bogus": 1}}})
 
 
 def test_unavailable_detector_fails_the_video_not_the_plan(videos_dir, tmp_path, monkeypatch):
@@ -81,8 +85,8 @@ def test_unavailable_detector_fails_the_video_not_the_plan(videos_dir, tmp_path,
 
     from posetools.errors import MissingBackendError
 
-    monkeypatch.setitem(sys.modules, "posetools.experts.mm", None)
-    stage = DetectStage(_pipeline(backend="mm", model="rtmdet-tiny"))
+    monkeypatch.setitem(sys.modules, "posetools.experts.backends.mm", None)
+    stage = DetectStage.from_pipeline(_pipeline(backend="mm", model="rtmdet-tiny"))
     assert stage.model_checksum() == "unavailable:MissingBackendError"
     with pytest.raises(MissingBackendError) as ei:
         run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "d.h5")

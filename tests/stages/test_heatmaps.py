@@ -7,13 +7,18 @@ import numpy as np
 import pytest
 
 from posetools.config import from_dict
+from posetools.config.schema import HeatmapsConfig, PipelineConfig, VideoConfig
 from posetools.errors import ConfigError, MissingUpstreamError, StoreError
 from posetools.heatmaps import CropBox, render_heatmaps
-from posetools.pipeline import PipelineConfig
+from posetools.io.store import read_strings
 from posetools.skeletons import COCO17
-from posetools.stages.heatmaps import HeatmapsConfig, HeatmapsStage
-from posetools.store import read_strings
-from tests.heatmap_fixtures import make_job, run_heatmaps_stage, walking_sequence, write_aggregate
+from posetools.stages.heatmaps import HeatmapsStage
+from tests.support.heatmap_fixtures import (
+    make_job,
+    run_heatmaps_stage,
+    walking_sequence,
+    write_aggregate,
+)
 
 
 def filters(ds: h5py.Dataset) -> list[int]:
@@ -38,10 +43,9 @@ def test_config_validation(bad, msg):
 
 
 def test_params_exclude_storage_knobs():
-    a = HeatmapsStage(PipelineConfig(heatmaps=HeatmapsConfig(chunk_frames=1,
-                                                             compression_level=9)))
-    b = HeatmapsStage(PipelineConfig(heatmaps=HeatmapsConfig()))
-    c = HeatmapsStage(PipelineConfig(heatmaps=HeatmapsConfig(sigma=1.0)))
+    a = HeatmapsStage(HeatmapsConfig(chunk_frames=1, compression_level=9), VideoConfig())
+    b = HeatmapsStage(HeatmapsConfig(), VideoConfig())
+    c = HeatmapsStage(HeatmapsConfig(sigma=1.0), VideoConfig())
     assert a.params() == b.params() != c.params()
     assert a.inputs() == ("aggregate",) and not a.reads_video()
 
@@ -118,12 +122,13 @@ def test_nobody_and_zero_frames(tmp_path):
 
 
 def test_missing_or_broken_upstream(tmp_path):
-    stage = HeatmapsStage(PipelineConfig(stages=("heatmaps",)))
+    stage = HeatmapsStage(HeatmapsConfig(), VideoConfig())
     with h5py.File(tmp_path / "o.h5", "w") as fh, pytest.raises(MissingUpstreamError):
         stage.process(make_job(tmp_path, "x", {}), fh, lambda n: None)
     bad = tmp_path / "aggregate" / "bad.h5"
     bad.parent.mkdir()
     with h5py.File(bad, "w") as fh:
         fh.create_dataset("keypoints", data=np.zeros((2, 1, 17, 2), np.float32))
-    with h5py.File(tmp_path / "o.h5", "w") as fh, pytest.raises(StoreError, match="lacks"):
+    with (h5py.File(tmp_path / "o.h5", "w") as fh,
+          pytest.raises(StoreError, match="frame axis|malformed")):
         stage.process(make_job(tmp_path, "bad", {"aggregate": bad}), fh, lambda n: None)

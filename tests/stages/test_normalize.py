@@ -6,19 +6,18 @@ import h5py
 import numpy as np
 import pytest
 
+from posetools.config.schema import AggregateConfig, NormalizeConfig, VideoConfig
 from posetools.errors import StoreError
-from posetools.manifest import ManifestEntry
+from posetools.io.manifest import ManifestEntry
 from posetools.normalize import denormalize
-from posetools.pipeline import PipelineConfig
-from posetools.stages.aggregate import AggregateConfig
 from posetools.stages.base import VideoJob
-from posetools.stages.normalize import NormalizeConfig, NormalizeStage
+from posetools.stages.normalize import NormalizeStage
 
 from .test_aggregate import T, disagree_on_arms, make_estimate, run_stage
 
 
 def normalize(tmp_path, agg, cfg=None):
-    stage = NormalizeStage(PipelineConfig(normalize=cfg or NormalizeConfig()))
+    stage = NormalizeStage(cfg or NormalizeConfig(), VideoConfig())
     entry = ManifestEntry(video_id="vid", path=tmp_path / "vid.mp4", row=1)
     job = VideoJob(entry, entry.path, tmp_path, {"aggregate": agg})
     path = tmp_path / "normalize.h5"
@@ -61,5 +60,5 @@ def test_layout_mismatch_is_an_error(tmp_path):
 
 
 def test_params():
-    stage = NormalizeStage(PipelineConfig(normalize=NormalizeConfig(scale="torso")))
+    stage = NormalizeStage(NormalizeConfig(scale="torso"), VideoConfig())
     assert stage.params()["scale"] == "torso" and stage.inputs() == ("aggregate",)

@@ -12,16 +12,12 @@ torch = pytest.importorskip("torch")
 
 from torch.utils.data import DataLoader  # noqa: E402
 
+from posetools.config.schema import HeatmapsConfig  # noqa: E402
 from posetools.errors import PosetoolsError  # noqa: E402
-from posetools.stages.heatmaps import HeatmapsConfig  # noqa: E402
-from posetools.torch.datasets import (  # noqa: E402
-    HeatmapClipDataset,
-    KeypointClipDataset,
-    collate_clips,
-)
+from posetools.torch.datasets import HeatmapClipDataset, KeypointClipDataset, collate_clips  # noqa: E402
 from posetools.torch.render import GpuHeatmapRenderer  # noqa: E402
 from posetools.torch.sampling import fixed_windows  # noqa: E402
-from tests.heatmap_fixtures import run_heatmaps_stage, walking_sequence, write_aggregate  # noqa: E402
+from tests.support.heatmap_fixtures import run_heatmaps_stage, walking_sequence, write_aggregate  # noqa: E402
 
 VIDEOS = {"a": (60, 2), "b": (20, 1), "c": (5, 1)}  # id: (frames, persons)
 MANIFEST = """video_id,path,split,label,transcript

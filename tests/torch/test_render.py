@@ -11,17 +11,13 @@ torch = pytest.importorskip("torch")
 
 from posetools.heatmaps import compute_crop, render_heatmaps  # noqa: E402
 from posetools.skeletons import COCO17  # noqa: E402
+from posetools.skeletons.graph import limb_tree, subtree_masks  # noqa: E402
 from posetools.torch import render as torch_render  # noqa: E402
-from posetools.torch.render import (  # noqa: E402
-    GpuHeatmapRenderer,
-    flip_keypoints,
-    limb_tree,
-    subtree_masks,
-    temporal_resample,
-)
+from posetools.torch.augment import flip_keypoints, temporal_resample  # noqa: E402
+from posetools.torch.render import GpuHeatmapRenderer  # noqa: E402
 
 render_torch = torch_render.render_heatmaps
-from tests.heatmap_fixtures import walking_sequence  # noqa: E402
+from tests.support.heatmap_fixtures import walking_sequence  # noqa: E402
 
 
 def random_pose(rng, shape, size):

@@ -1,0 +1,5 @@
+"""``python -m posetools.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,130 @@
+"""``posetools run``, one command per stage, and ``posetools quickstart``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..config.schema import STAGE_ORDER
+from .common import PosetoolsError, fail, select_entries
+
+
+def _run_options(f):
+    opts = [
+        click.argument("pipeline"),
+        click.option("--manifest", "-m", type=click.Path(dir_okay=False),
+                     help="Dataset manifest (.csv or .jsonl)."),
+        click.option("--video", "videos", multiple=True, type=click.Path(dir_okay=False),
+                     help="A video file (repeatable) instead of a manifest; id = file stem."),
+        click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
+                     help="Output folder."),
+        click.option("--data-root", type=click.Path(file_okay=False),
+                     help="Root for relative manifest paths (default: the manifest's folder)."),
+        click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1),
+                     help="Parallel worker processes over videos."),
+        click.option("--only", multiple=True, help="Process only this video_id (repeatable)."),
+        click.option("--split", help="Process only manifest rows of this split."),
+        click.option("--force", is_flag=True, help="Recompute even up-to-date outputs."),
+        click.option("--allow-failures", is_flag=True,
+                     help="Exit 0 even if some videos failed."),
+        click.option("--no-progress", is_flag=True, help="Hide progress bars."),
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+                     show_default=True,
+                     help="local: this machine; ray: a Ray Data actor pool of --workers actors "
+                          "(OUT and the videos must be on storage every node sees)."),
+        click.option("--ray-address", help="Ray cluster address (default: RAY_ADDRESS or a "
+                                           "local cluster)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
+            allow_failures, no_progress, stages, executor="local", ray_address=None) -> None:
+    """Load the pipeline and the manifest, run ``stages``, print the report, exit."""
+    from ..config.presets import resolve_pipeline
+    from ..config.schema import load_pipeline
+    from ..run.runner import Runner, format_reports
+    from ..run.work import RunOptions
+
+    try:
+        cfg = load_pipeline(resolve_pipeline(pipeline))
+        entries = select_entries(manifest, videos, data_root, only, split)
+        if stages is None:
+            stages = list(cfg.stages)
+        t0 = time.perf_counter()
+        runner = Runner(cfg, out, RunOptions(workers=workers, force=force,
+                                             progress=not no_progress, executor=executor,
+                                             ray_address=ray_address))
+        reports = runner.run(entries, stages)
+    except PosetoolsError as e:
+        fail(e)
+    click.echo(format_reports(reports))
+    n_failed = sum(len(r.failed) for r in reports)
+    click.echo(f"{len(entries)} video(s), {time.perf_counter() - t0:.1f} s; outputs in {out}")
+    if n_failed and not allow_failures:
+        click.secho(f"{n_failed} failure(s); see `posetools status --out {out}`", fg="red",
+                    err=True)
+        sys.exit(1)
+
+
+@click.command("run")
+@_run_options
+@click.option("--stages", help="Comma-separated subset of the pipeline's stages to run.")
+def run_cmd(pipeline, manifest, videos, out, data_root, workers, only, split, force,
+            allow_failures, no_progress, executor, ray_address, stages):
+    """Run the pipeline's stages (PIPELINE: a YAML file or a preset name)."""
+    sel = None
+    if stages:
+        sel = [s.strip() for s in stages.split(",") if s.strip()]
+        bad = [s for s in sel if s not in STAGE_ORDER]
+        if bad:
+            raise click.BadParameter(f"unknown stage(s) {bad}; stages: {', '.join(STAGE_ORDER)}",
+                                     param_hint="--stages")
+        sel = [s for s in STAGE_ORDER if s in sel]
+    execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
+            allow_failures, no_progress, sel, executor, ray_address)
+
+
+def _stage_command(name: str) -> click.Command:
+    @_run_options
+    def cmd(pipeline, manifest, videos, out, data_root, workers, only, split, force,
+            allow_failures, no_progress, executor, ray_address):
+        execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
+                allow_failures, no_progress, [name], executor, ray_address)
+
+    cmd.__doc__ = f"Run only the '{name}' stage of PIPELINE (its upstream must be committed)."
+    return click.command(name)(cmd)
+
+
+STAGE_COMMANDS = tuple(_stage_command(n) for n in STAGE_ORDER)
+"""``posetools probe``, ``posetools detect``, ... (one per stage)."""
+
+
+@click.command("quickstart")
+@click.argument("out", type=click.Path(file_okay=False), default="posetools-quickstart")
+@click.option("--pipeline", default="default", show_default=True)
+@click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1))
+def quickstart_cmd(out, pipeline, workers):
+    """Build a sample clip (no network) and run PIPELINE on it into OUT."""
+    from ..io.sample import make_sample_clip
+
+    out_p = Path(out)
+    data = out_p / "data"
+    try:
+        clip = data / "astronaut.mp4"
+        if not clip.is_file():
+            make_sample_clip(clip)
+        man = data / "manifest.csv"
+        man.write_text("video_id,path,split,label\nastronaut,astronaut.mp4,test,demo\n")
+    except PosetoolsError as e:
+        fail(e)
+    click.echo(f"sample clip: {clip}\nmanifest:    {man}")
+    click.echo(f"same as: posetools run {pipeline} --manifest {man} --out {out_p}")
+    execute(pipeline, str(man), (), str(out_p), None, workers, (), None, False, False, False,
+            None)
+    click.echo(f"inspect a result: posetools inspect {out_p}/<stage>/astronaut.h5")

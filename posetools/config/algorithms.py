@@ -1,0 +1,175 @@
+"""Options of the pure algorithms: tracking, SST-A and pose normalization.
+
+Pure data with validation (frozen dataclasses; ``__post_init__`` raises
+``ValueError("field: problem")``, which :func:`~posetools.config.loader.from_dict`
+reports with the dotted path). The algorithms themselves live in
+:mod:`posetools.track`, :mod:`posetools.aggregate` and :mod:`posetools.normalize`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from ..errors import ConfigError
+from ..skeletons import get_layout
+from ..skeletons.anatomy import (
+    HeadDef,
+    NeckDef,
+    head_def,
+    hips_def,
+    limb_joints,
+    neck_def,
+    shoulders_def,
+)
+from .loader import require
+
+ScaleDef = Literal["rms", "max", "torso"]
+MissingHead = Literal["no_rotation", "invalid"]
+ConfidenceJoints = Literal["all", "limbs"]
+Normalizer = Literal["head_neck", "shoulder_width"]
+LowConfidence = Literal["invalid", "zero_confidence"]
+MatchMetric = Literal["oks", "iou"]
+
+
+def _checked(field: str, fn, *args):
+    """``fn(*args)``, its :class:`ConfigError` re-raised as ``ValueError("field: ...")``."""
+    try:
+        return fn(*args)
+    except ConfigError as e:
+        raise ValueError(f"{field}: {e.message}") from None
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Options of tracking and main-person selection.
+
+    Attributes:
+        iou_threshold: Minimum IoU between a track's predicted box and a box for
+            the box to continue the track.
+        max_gap: Frames a track may go unseen and still be continued (0: only
+            from the previous frame).
+        motion: ``constant_velocity`` predicts each track's box from its smoothed
+            velocity; ``last_box`` uses the last seen box as is.
+        use_oks: Match on OKS instead of IoU when keypoints in the COCO-17
+            layout are given to :func:`~posetools.track.associate_tracks` (otherwise IoU is used).
+        oks_threshold: Minimum OKS to continue a track when OKS is used.
+        max_persons: Tracks kept by :func:`~posetools.track.select_main_tracks`, best first
+            (0 = keep all).
+        min_frames: Tracks seen in fewer frames are never kept.
+        duration_exponent: Exponent of the duration term of the rank score.
+        area_exponent: Exponent of the mean-area term of the rank score.
+        centrality_exponent: Exponent of the centrality term of the rank score.
+    """
+
+    iou_threshold: float = 0.3
+    max_gap: int = 10
+    motion: Literal["constant_velocity", "last_box"] = "constant_velocity"
+    use_oks: bool = False
+    oks_threshold: float = 0.5
+    max_persons: int = 1
+    min_frames: int = 1
+    duration_exponent: float = 1.0
+    area_exponent: float = 1.0
+    centrality_exponent: float = 1.0
+
+    def __post_init__(self) -> None:
+        require(0.0 <= self.iou_threshold <= 1.0, "iou_threshold: must be in [0, 1]")
+        require(self.max_gap >= 0, "max_gap: must be >= 0")
+        require(0.0 <= self.oks_threshold <= 1.0, "oks_threshold: must be in [0, 1]")
+        require(self.max_persons >= 0, "max_persons: must be >= 0 (0 = keep all)")
+        require(self.min_frames >= 1, "min_frames: must be >= 1")
+        for f in ("duration_exponent", "area_exponent", "centrality_exponent"):
+            require(getattr(self, f) >= 0.0, f"{f}: must be >= 0")
+
+
+@dataclass(frozen=True)
+class SSTAConfig:
+    """Options of SST-A (defaults: the thesis).
+
+    Attributes:
+        gamma: Confidence threshold of the selective filter (eq. 3.3).
+        confidence_joints: Joints entering the confidence: ``"all"`` or ``"limbs"``
+            (off the head/face; COCO-17 joints 5-16).
+        normalizer: ``"head_neck"`` (thesis) or ``"shoulder_width"`` (reference script).
+        head: Head point for ``head_neck``: ``"face_centroid"`` (mean of the present
+            nose/eyes/ears; default), ``"nose"`` or ``"head_joint"``.
+        neck: Neck point: ``"mid_shoulders"`` (default) or ``"neck_joint"``.
+        low_confidence: ``"invalid"`` (thesis: discard the pose, keep the row) or
+            ``"zero_confidence"`` (reference script: keep the pose with C = 0).
+        min_score: A joint scoring below this is not a candidate (a joint with
+            score 0 or NaN coordinates never is).
+        max_gap: Fill gaps of at most this many rows by linear interpolation (0 = off).
+        layout: Common layout every expert is mapped to.
+        match_metric: Similarity used to match each expert's instances to the
+            reference tracks: ``"oks"`` (keypoint similarity) or ``"iou"`` (IoU of
+            the keypoints' bounding boxes).
+        match_threshold: Minimum similarity for a match.
+    """
+
+    gamma: float = 0.18
+    confidence_joints: ConfidenceJoints = "all"
+    normalizer: Normalizer = "head_neck"
+    head: HeadDef = "face_centroid"
+    neck: NeckDef = "mid_shoulders"
+    low_confidence: LowConfidence = "invalid"
+    min_score: float = 0.0
+    max_gap: int = 0
+    layout: str = "coco17"
+    match_metric: MatchMetric = "oks"
+    match_threshold: float = 0.3
+
+    def __post_init__(self) -> None:
+        require(0.0 <= self.gamma <= 1.0, "gamma: must be in [0, 1]")
+        require(0.0 <= self.min_score <= 1.0, "min_score: must be in [0, 1]")
+        require(self.max_gap >= 0, "max_gap: must be >= 0")
+        require(0.0 <= self.match_threshold <= 1.0, "match_threshold: must be in [0, 1]")
+        lay = _checked("layout", get_layout, self.layout)
+        if self.normalizer == "head_neck":
+            _checked("head", head_def, lay, self.head)
+            _checked("neck", neck_def, lay, self.neck)
+        else:
+            _checked("normalizer", shoulders_def, lay)
+        if self.confidence_joints == "limbs":
+            require(limb_joints(lay).size > 0, f"confidence_joints: layout {lay.name} has no limbs")
+
+    @classmethod
+    def ssta_prs(cls, **overrides) -> SSTAConfig:
+        """The public reference script's choices (SSTA-PRS ``tools/ssta.py``).
+
+        Confidence over the limb joints (COCO-17 5-16), shoulder-width normalizer,
+        ``gamma = 0.06``, low-confidence frames kept with confidence 0. Its bugs
+        (last frame never aggregated, missing points treated as (0, 0)) are not
+        reproduced. Keyword arguments override fields.
+        """
+        base = cls(gamma=0.06, confidence_joints="limbs", normalizer="shoulder_width",
+                   low_confidence="zero_confidence")
+        return replace(base, **overrides)
+
+
+@dataclass(frozen=True)
+class PoseNormConfig:
+    """How skeletons are normalized.
+
+    Attributes:
+        layout: Skeleton layout of the keypoints (resolves head/torso joints).
+        scale: ``"rms"`` | ``"max"`` | ``"torso"`` (see :mod:`posetools.normalize`).
+        head: Head definition used for the rotation.
+        rotate: Rotate so the head is straight above the center (False: angle 0).
+        missing_head: When the head is undefined (or coincides with the center):
+            ``"no_rotation"`` normalizes without rotating (angle 0);
+            ``"invalid"`` leaves the skeleton un-normalized (NaN, not ok).
+    """
+
+    layout: str = "coco17"
+    scale: ScaleDef = "rms"
+    head: HeadDef = "face_centroid"
+    rotate: bool = True
+    missing_head: MissingHead = "no_rotation"
+
+    def __post_init__(self) -> None:
+        lay = _checked("layout", get_layout, self.layout)
+        _checked("head", head_def, lay, self.head)
+        if self.scale == "torso":
+            _checked("scale", shoulders_def, lay)
+            _checked("scale", hips_def, lay)

@@ -1,0 +1,99 @@
+"""Build the detector or pose expert a config names: one dispatch table, lazy imports.
+
+:data:`DETECTORS` and :data:`EXPERTS` map each ``backend`` value of
+:class:`~posetools.config.models.DetectorConfig` /
+:class:`~posetools.config.models.ExpertConfig` to the module and class that
+implement it; the module is imported only when the backend is used, so a missing
+optional dependency fails only the pipelines that need it, with its install hint.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from ..config.models import DetectorConfig, ExpertConfig
+from ..errors import ConfigError, MissingBackendError
+from .install import missing_backend
+from .types import Detector, PoseExpert
+
+_PKG = "posetools.experts.backends"
+
+DETECTORS: dict[str, tuple[str, str]] = {
+    "hog": ("hog", "HogDetector"),
+    "mediapipe": ("mediapipe", "MediaPipeDetector"),
+    "mm": ("mm", "MMDetector"),
+    "onnx": ("onnx", "OnnxDetector"),
+}
+"""Detector backend -> (module in ``posetools.experts.backends``, class)."""
+
+EXPERTS: dict[str, tuple[str, str]] = {
+    "mediapipe": ("mediapipe", "MediaPipePoseExpert"),
+    "ultralytics": ("ultralytics", "UltralyticsPoseExpert"),
+    "mm": ("mm", "MMPoseExpert"),
+    "onnx": ("onnx", "OnnxPoseExpert"),
+}
+"""Expert backend -> (module in ``posetools.experts.backends``, class)."""
+
+
+def _construct(table: dict[str, tuple[str, str]], backend: str, cfg):
+    if backend not in table:
+        raise ConfigError(f"backend: unknown {backend!r} (known: {', '.join(table)})")
+    module, cls = table[backend]
+    try:
+        return getattr(importlib.import_module(f"{_PKG}.{module}"), cls)(cfg)
+    except MissingBackendError:
+        raise
+    except ImportError as e:
+        raise missing_backend(backend, e) from e
+
+
+def build_detector(cfg: DetectorConfig) -> Detector:
+    """Construct the detector a config names (every call builds a new model).
+
+    Raises:
+        MissingBackendError: The backend's optional dependencies are not installed.
+        CheckpointError: The weights cannot be found.
+    """
+    return _construct(DETECTORS, cfg.backend, cfg)
+
+
+def build_expert(cfg: ExpertConfig) -> PoseExpert:
+    """Construct the pose expert a config names (every call builds a new model).
+
+    Raises:
+        MissingBackendError: The backend's optional dependencies are not installed.
+        CheckpointError: The weights cannot be found.
+    """
+    return _construct(EXPERTS, cfg.backend, cfg)
+
+
+@cache
+def cached_detector(cfg: DetectorConfig) -> Detector:
+    """:func:`build_detector`, memoized per process on the (frozen) config.
+
+    The runner keeps worker processes alive across videos, so a model is loaded
+    once per process. Failures are not cached.
+    """
+    return build_detector(cfg)
+
+
+@cache
+def cached_expert(cfg: ExpertConfig) -> PoseExpert:
+    """:func:`build_expert`, memoized per process on the (frozen) config.
+
+    Stateful experts (MediaPipe in video mode) expose ``reset()``; call it at the
+    start of every video (:func:`reset_model`).
+    """
+    return build_expert(cfg)
+
+
+def reset_model(model: object) -> None:
+    """Call ``model.reset()`` if the model has per-video state (no-op otherwise)."""
+    reset = getattr(model, "reset", None)
+    if callable(reset):
+        reset()
+
+
+__all__ = ["DETECTORS", "EXPERTS", "build_detector", "build_expert", "cached_detector",
+           "cached_expert", "reset_model"]

@@ -1,0 +1,101 @@
+"""Content hashes of input videos and stage fingerprints.
+
+Hashing every video on every run is too slow for a dataset, so content hashes
+are remembered in ``OUT/.posetools/hashes.sqlite`` keyed by
+``(absolute path, size, mtime_ns)``: a file is rehashed only when one of them
+changes (``posetools verify`` rehashes everything).
+
+A stage fingerprint is ``sha256`` over the canonical JSON of::
+
+    {input: content hash or None, stage, stage_version, params (semantic only),
+     model: model checksum, upstream: {stage: fingerprint}}
+
+Runtime knobs (workers, batch size, device, paths) never enter it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ..io.files import file_sha256
+
+
+class HashCache:
+    """Persistent ``(path, size, mtime) -> sha256`` cache (single-process use).
+
+    Args:
+        db_path: SQLite file; its folder is created.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.db_path)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER,"
+            " mtime_ns INTEGER, sha256 TEXT)"
+        )
+        self._db.commit()
+
+    def get(self, path: str | Path, *, rehash: bool = False) -> str:
+        """Content hash of ``path``, computed only when size/mtime changed or ``rehash``."""
+        p = str(Path(path).resolve())
+        st = os.stat(p)
+        if not rehash:
+            row = self._db.execute(
+                "SELECT sha256 FROM hashes WHERE path=? AND size=? AND mtime_ns=?",
+                (p, st.st_size, st.st_mtime_ns),
+            ).fetchone()
+            if row:
+                return row[0]
+        digest = file_sha256(p)
+        self._db.execute(
+            "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?)",
+            (p, st.st_size, st.st_mtime_ns, digest),
+        )
+        self._db.commit()
+        return digest
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON (sorted keys, no spaces, floats by repr)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(
+    *,
+    stage: str,
+    stage_version: str,
+    params: dict[str, Any],
+    input_hash: str | None = None,
+    model_checksum: str = "",
+    upstream: dict[str, str] | None = None,
+) -> str:
+    """Fingerprint of a stage result for one video (sha256 hex).
+
+    Args:
+        stage: Stage name.
+        stage_version: Stage version.
+        params: Semantic parameters only.
+        input_hash: Content hash of the video if the stage reads it.
+        model_checksum: Checksum(s) of the weights used.
+        upstream: Fingerprints of the upstream artifacts read, by stage name.
+    """
+    payload = {
+        "stage": stage,
+        "stage_version": stage_version,
+        "params": params,
+        "input": input_hash,
+        "model": model_checksum,
+        "upstream": dict(sorted((upstream or {}).items())),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

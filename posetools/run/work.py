@@ -1,0 +1,100 @@
+"""The typed plumbing of a run: what is planned, what comes back, what is reported."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..stages.base import VideoJob
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Runtime options of a run (none of them enter fingerprints).
+
+    Attributes:
+        workers: Parallel worker processes (1 = run in this process).
+        force: Recompute even when an up-to-date artifact exists.
+        progress: Show tqdm progress bars.
+        max_retries_on_crash: Times a video is retried after its worker died.
+        executor: ``local`` (this machine: in-process or a process pool) or ``ray``
+            (a Ray Data actor pool of ``workers`` actors; see :mod:`posetools.run.ray`).
+        ray_address: Ray cluster address for ``executor="ray"`` (``None``: ``RAY_ADDRESS``
+            or a new local cluster).
+    """
+
+    workers: int = 1
+    force: bool = False
+    progress: bool = True
+    max_retries_on_crash: int = 1
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One planned (stage, video).
+
+    Attributes:
+        job: The video and its upstream artifacts.
+        fingerprint: The fingerprint the result will carry.
+        input_hash: Content hash of the video, when the stage reads it.
+    """
+
+    job: VideoJob
+    fingerprint: str
+    input_hash: str | None
+
+    @property
+    def video_id(self) -> str:
+        """The video's manifest id."""
+        return self.job.video_id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing one work item gave.
+
+    Attributes:
+        ok: The artifact was committed.
+        summary: The stage's summary (plus ``seconds``, ``artifact_sha256``) when ok.
+        error_class: Exception class name when not ok.
+        message: One-line message with stage / video / frame context when not ok.
+        traceback: Full traceback text when not ok.
+    """
+
+    ok: bool
+    summary: dict[str, Any] = field(default_factory=dict)
+    error_class: str = ""
+    message: str = ""
+    traceback: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for transports that need JSON)."""
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> Outcome:
+        """Inverse of :meth:`to_dict`."""
+        return Outcome(**d)
+
+
+@dataclass
+class StageReport:
+    """Outcome of one stage over the selected entries."""
+
+    stage: str
+    committed: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    frames: int = 0
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No video failed."""
+        return not self.failed
+
+
+__all__ = ["RunOptions", "WorkItem", "Outcome", "StageReport"]

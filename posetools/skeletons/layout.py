@@ -1,0 +1,142 @@
+"""The :class:`SkeletonLayout` type and the helpers that build layouts from joint names.
+
+A layout names the joints of a keypoint format, its left/right pairs (for
+horizontal flips) and its limbs (skeleton edges, used for drawing and for limb
+heatmap channels). Joint names use one vocabulary across layouts (``left_hip``,
+``right_wrist``...), so the same anatomical joint has the same name everywhere it
+exists. "Left" is the subject's left. The named layouts are in
+:mod:`posetools.skeletons.catalog`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SkeletonLayout:
+    """A named joint layout.
+
+    The constructor checks self-consistency (unique names, indices in range,
+    each joint in at most one flip pair, limbs closed under mirroring) and
+    raises ``ValueError`` otherwise.
+
+    Attributes:
+        name: Layout name (``coco17``...), as stored in artifacts.
+        joints: Joint names, in order.
+        flip_pairs: Left/right joint index pairs ``(left, right)``.
+        limbs: Joint index pairs forming the skeleton edges.
+    """
+
+    name: str
+    joints: tuple[str, ...]
+    flip_pairs: tuple[tuple[int, int], ...]
+    limbs: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        k = len(self.joints)
+        if len(set(self.joints)) != k:
+            raise ValueError(f"{self.name}: joint names are not unique")
+        seen: set[int] = set()
+        for a, b in self.flip_pairs:
+            if not (0 <= a < k and 0 <= b < k) or a == b:
+                raise ValueError(f"{self.name}: bad flip pair {(a, b)}")
+            if a in seen or b in seen:
+                raise ValueError(f"{self.name}: joint in two flip pairs {(a, b)}")
+            seen.update((a, b))
+        edges = set()
+        for a, b in self.limbs:
+            if not (0 <= a < k and 0 <= b < k) or a == b:
+                raise ValueError(f"{self.name}: bad limb {(a, b)}")
+            key = frozenset((a, b))
+            if key in edges:
+                raise ValueError(f"{self.name}: duplicate limb {(a, b)}")
+            edges.add(key)
+        self.limb_flip_permutation()  # raises if limbs are not mirror-closed
+
+    @property
+    def num_joints(self) -> int:
+        """Number of joints ``K``."""
+        return len(self.joints)
+
+    def index(self, joint_name: str) -> int:
+        """Index of a joint by name.
+
+        Raises:
+            ConfigError: The layout has no such joint.
+        """
+        try:
+            return self.joints.index(joint_name)
+        except ValueError:
+            raise ConfigError(f"layout {self.name!r} has no joint {joint_name!r}") from None
+
+    def flip_permutation(self) -> np.ndarray:
+        """Joint permutation for a horizontal flip.
+
+        Returns:
+            ``(K,) int64`` ``perm`` such that ``flipped[..., j, :] = kp[..., perm[j], :]``
+            (with x mirrored separately). It is an involution.
+        """
+        perm = np.arange(self.num_joints, dtype=np.int64)
+        for a, b in self.flip_pairs:
+            perm[a], perm[b] = b, a
+        return perm
+
+    def limb_flip_permutation(self) -> np.ndarray:
+        """Limb permutation for a horizontal flip (for limb heatmap channels).
+
+        Returns:
+            ``(L,) int64`` ``perm`` where limb ``perm[l]`` is the mirror image of
+            limb ``l`` (an involution; ``perm[l] == l`` for central limbs and for
+            limbs joining a left/right pair, such as shoulder-shoulder).
+
+        Raises:
+            ValueError: The mirror image of a limb is not a limb of the layout.
+        """
+        jperm = self.flip_permutation()
+        where = {frozenset(limb): i for i, limb in enumerate(self.limbs)}
+        out = np.empty(len(self.limbs), dtype=np.int64)
+        for i, (a, b) in enumerate(self.limbs):
+            j = where.get(frozenset((int(jperm[a]), int(jperm[b]))))
+            if j is None:
+                raise ValueError(f"{self.name}: mirror of limb {(a, b)} is not a limb")
+            out[i] = j
+        return out
+
+
+def build_layout(
+    name: str,
+    joints: list[str],
+    limbs_by_name: list[tuple[str, str]],
+    extra_pairs: tuple[tuple[int, int], ...] = (),
+) -> SkeletonLayout:
+    """Make a layout; flip pairs come from ``left_*``/``right_*`` names plus ``extra_pairs``."""
+    idx = {j: i for i, j in enumerate(joints)}
+    pairs = [(i, idx["right_" + j[5:]]) for i, j in enumerate(joints) if j.startswith("left_")]
+    limbs = tuple((idx[a], idx[b]) for a, b in limbs_by_name)
+    return SkeletonLayout(name, tuple(joints), tuple(pairs) + tuple(extra_pairs), limbs)
+
+
+def sides(*names: str) -> list[str]:
+    """``("a", "b")`` -> ``["left_a", "right_a", "left_b", "right_b"]``."""
+    return [f"{s}_{n}" for n in names for s in ("left", "right")]
+
+
+def both_sides(*edges: tuple[str, str]) -> list[tuple[str, str]]:
+    """Expand edges written with ``{s}`` into their left and right versions."""
+    out = []
+    for s in ("left", "right"):
+        out.extend((a.format(s=s), b.format(s=s)) for a, b in edges)
+    return out
+
+
+def chain(names: list[str], closed: bool = False) -> list[tuple[str, str]]:
+    """Edges joining consecutive names (and the last to the first when ``closed``)."""
+    out = list(zip(names[:-1], names[1:], strict=True))
+    if closed:
+        out.append((names[-1], names[0]))
+    return out

@@ -1,0 +1,46 @@
+"""The shipped presets: package data, each a valid pipeline, found by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from posetools.config.presets import list_presets, preset_text, resolve_pipeline
+from posetools.config.schema import load_pipeline
+from posetools.errors import ConfigError, PosetoolsError
+from posetools.experts.zoo import ZOO
+
+
+def test_every_preset_loads_and_names_known_models():
+    names = list_presets()
+    assert {"default", "yolo_blazepose", "action_body17_stride5"} <= set(names)
+    for name in names:
+        try:
+            cfg = load_pipeline(resolve_pipeline(name))
+        except PosetoolsError as e:  # pragma: no cover - reported with the preset name
+            raise AssertionError(f"{name}: {e}") from e
+        assert cfg.estimate.experts
+        mm = [e.model for e in cfg.estimate.experts if e.backend == "mm"]
+        if "detect" in cfg.stages and cfg.detect.detector.backend == "mm":
+            mm.append(cfg.detect.detector.model)
+        assert all(m in ZOO for m in mm), (name, mm)
+    default = load_pipeline(resolve_pipeline("default"))
+    assert default.stages[:2] == ("probe", "estimate")
+    assert default.estimate.experts[0].backend == "mediapipe"
+
+
+def test_resolve_prefers_a_file_and_lists_presets_when_unknown(tmp_path):
+    f = tmp_path / "default"
+    f.write_text("stages: [probe]\n")
+    assert resolve_pipeline(str(f)) == f
+    with pytest.raises(ConfigError, match="presets: .*default"):
+        resolve_pipeline("no-such-preset")
+    assert preset_text("default").startswith("#")
+    with pytest.raises(ConfigError, match="no preset"):
+        preset_text("nope")
+
+
+def test_a_yaml_without_stages_is_an_error(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("estimate: {experts: [{name: a, backend: mediapipe}]}\n")
+    with pytest.raises(ConfigError, match="stages: required key is missing"):
+        load_pipeline(f)

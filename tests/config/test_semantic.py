@@ -1,0 +1,114 @@
+"""Runtime fields never change a fingerprint; every other config field does.
+
+Walks every leaf field of a full pipeline config, changes it to another valid value and
+compares every stage's semantic parameters (what the fingerprint covers besides the
+inputs and the model checksum) before and after.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Literal, get_args, get_origin
+
+import pytest
+
+from posetools.config.loader import from_dict, role
+from posetools.config.schema import STAGE_ORDER, PipelineConfig
+from posetools.stages import build_stage
+
+BASE = from_dict(PipelineConfig, {
+    "stages": list(STAGE_ORDER),
+    "detect": {"detector": {"backend": "hog"}},
+    "estimate": {"experts": [{"name": "blazepose", "backend": "mediapipe"}]},
+})
+
+
+def leaves(obj: Any, path: tuple = ()):
+    """``(path, field)`` of every non-dataclass field, descending into tuples of dataclasses."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            yield from leaves(v, (*path, f.name))
+        elif isinstance(v, tuple) and v and dataclasses.is_dataclass(v[0]):
+            for i, item in enumerate(v):
+                yield from leaves(item, (*path, f.name, i))
+        elif path and f.name not in ("stages",):
+            yield (*path, f.name), f, hints[f.name]
+
+
+def replace_at(obj: Any, path: tuple, value: Any) -> Any:
+    head, rest = path[0], path[1:]
+    if isinstance(obj, tuple):
+        items = list(obj)
+        items[head] = replace_at(items[head], rest, value) if rest else value
+        return tuple(items)
+    cur = getattr(obj, head)
+    return dataclasses.replace(obj, **{head: replace_at(cur, rest, value) if rest else value})
+
+
+def get_at(obj: Any, path: tuple) -> Any:
+    for p in path:
+        obj = obj[p] if isinstance(obj, tuple) else getattr(obj, p)
+    return obj
+
+
+def candidates(tp: Any, value: Any) -> list:
+    """Other values of the field's type, most plausible first."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Literal:
+        return [a for a in args if a != value]
+    if type(None) in args:  # Optional
+        inner = [a for a in args if a is not type(None)][0]
+        return ["blazepose", "other.pth"] if value is None else [None, *candidates(inner, value)]
+    if tp is bool:
+        return [not value]
+    if tp is int:
+        return [value + 1, value - 1]
+    if tp is float:
+        return [round(value + 0.05, 6), round(value - 0.05, 6), value + 1.0]
+    if tp is str:
+        return ["h36m17", "halpe26", "other", "cuda"] if value else ["x"]
+    raise AssertionError(f"no candidate values for type {tp!r}")
+
+
+def stage_params(cfg: PipelineConfig) -> dict[str, Any]:
+    return {name: build_stage(name, cfg).params() for name in STAGE_ORDER}
+
+
+FIELDS = list(leaves(BASE))
+
+CONTEXT = {
+    ("aggregate", "neck"): (("aggregate", "layout"), "halpe26"),  # coco17 has no neck joint
+    ("heatmaps", "joints"): (("heatmaps", "limbs"), True),  # at least one of joints/limbs
+}
+"""Fields whose other values are valid only with another field changed first."""
+
+
+@pytest.mark.parametrize("path, field, tp", FIELDS, ids=[".".join(map(str, p)) for p, *_ in FIELDS])
+def test_runtime_fields_keep_and_other_fields_change_the_fingerprint(path, field, tp):
+    base = BASE
+    if path in CONTEXT:
+        base = replace_at(base, *CONTEXT[path])
+    before = stage_params(base)
+    for value in candidates(tp, get_at(base, path)):
+        try:
+            changed = replace_at(base, path, value)
+        except ValueError:  # not a valid value for this field: try the next one
+            continue
+        break
+    else:
+        pytest.fail(f"{path}: no valid alternative value")
+    after = stage_params(changed)
+    if role(field) == "semantic":
+        assert after != before, f"{'.'.join(map(str, path))} is semantic but no fingerprint moved"
+    else:
+        assert after == before, f"{'.'.join(map(str, path))} is {role(field)} but changed params"
+
+
+def test_every_section_field_is_covered():
+    names = {".".join(map(str, p)) for p, *_ in FIELDS}
+    assert {"video.prefetch", "heatmaps.chunk_frames", "estimate.experts.0.device",
+            "estimate.experts.0.checkpoint", "detect.detector.batch_size", "aggregate.gamma",
+            "normalize.scale", "estimate.track.max_persons", "probe.brightness"} <= names
