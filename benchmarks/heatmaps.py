@@ -27,16 +27,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from posetools.config.schema import HeatmapsConfig  # noqa: E402
+from posetools.heatmaps import compute_crop, render_heatmaps  # noqa: E402
+from posetools.skeletons import COCO17  # noqa: E402
 from tests.support.heatmap_fixtures import (  # noqa: E402
     run_heatmaps_stage,
     walking_sequence,
     write_aggregate,
 )
 from tests.support.heatmap_reference import reference_heatmaps  # noqa: E402
-
-from posetools.config.schema import HeatmapsConfig  # noqa: E402
-from posetools.heatmaps import compute_crop, render_heatmaps  # noqa: E402
-from posetools.skeletons import COCO17  # noqa: E402
 
 
 def best(fn, repeat=3):

@@ -141,7 +141,7 @@ def text(v: Any) -> str:
 
 def _plain(v: Any) -> Any:
     if isinstance(v, bytes):
-        return v.decode()
+        return text(v)
     if isinstance(v, np.generic):
         return v.item()
     return v

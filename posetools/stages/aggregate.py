@@ -20,7 +20,6 @@ import h5py
 import numpy as np
 
 from ..aggregate import choose_reference, place_on_frames, ssta_aggregate_video
-from ..config.loader import semantic
 from ..config.schema import AggregateConfig
 from ..errors import PosetoolsError, ShapeError, StoreError
 from ..io.artifacts.aggregate import AggregateArtifact
@@ -89,10 +88,6 @@ class AggregateStage(Stage):
     def inputs(self) -> tuple[str, ...]:
         """Reads the ``estimate`` artifact."""
         return ("estimate",)
-
-    def params(self) -> dict[str, Any]:
-        """Every SST-A option and the reference expert."""
-        return semantic(self.config)
 
     def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
         """Aggregate one video; see the module docstring."""

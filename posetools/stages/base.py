@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import h5py
 
+from ..config.loader import semantic
 from ..config.schema import PipelineConfig, VideoConfig
 from ..io.manifest import ManifestEntry
 
@@ -79,13 +80,14 @@ class Stage(ABC):
         """Whether the video content is an input (then its hash enters the fingerprint)."""
         return False
 
-    @abstractmethod
     def params(self) -> dict[str, Any]:
         """Semantic parameters: everything that changes the output, nothing that doesn't.
 
-        Built with :func:`posetools.config.loader.semantic`, so fields declared
-        ``runtime`` / ``weights`` never appear.
+        By default the stage's own section through :func:`posetools.config.loader.semantic`
+        (fields declared ``runtime`` / ``weights`` never appear); the stages that decode
+        frames add the ``video`` options they depend on.
         """
+        return semantic(self.config)
 
     def model_checksum(self) -> str:
         """Checksum(s) of model weights used, or ``""``."""

@@ -46,10 +46,6 @@ class HeatmapsStage(Stage):
         """Reads the aggregated keypoints."""
         return ("aggregate",)
 
-    def params(self) -> dict[str, Any]:
-        """Semantic parameters (storage knobs excluded)."""
-        return semantic(self.config)
-
     def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
         """Crop, render in blocks, write the cache."""
         cfg = self.config

@@ -16,7 +16,6 @@ from typing import Any
 
 import h5py
 
-from ..config.loader import semantic
 from ..config.schema import NormalizeConfig
 from ..errors import StoreError
 from ..io.artifacts.aggregate import AggregateArtifact
@@ -36,10 +35,6 @@ class NormalizeStage(Stage):
     def inputs(self) -> tuple[str, ...]:
         """Reads the ``aggregate`` artifact."""
         return ("aggregate",)
-
-    def params(self) -> dict[str, Any]:
-        """The normalization options."""
-        return semantic(self.config)
 
     def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
         """Normalize one video; see the module docstring."""

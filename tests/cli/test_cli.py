@@ -86,3 +86,13 @@ def test_usage_errors(tmp_path):
     assert r.exit_code == 2 and "no such preset" in r.output
     r = cli.invoke(main, ["inspect", str(m)])
     assert r.exit_code == 2 and "not a readable HDF5" in r.output
+
+
+def test_presets_lists_and_prints():
+    cli = CliRunner()
+    r = cli.invoke(main, ["presets"])
+    assert r.exit_code == 0 and "default" in r.output.split() and "yolo_blazepose" in r.output
+    r = cli.invoke(main, ["presets", "default"])
+    assert r.exit_code == 0 and "stages: [probe, estimate" in r.output
+    r = cli.invoke(main, ["presets", "nope"])
+    assert r.exit_code == 2 and "error: no preset 'nope'" in r.output

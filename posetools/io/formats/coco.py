@@ -13,6 +13,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ...skeletons import SkeletonLayout, get_layout
+from ...skeletons.anatomy import present_mask
 from ..files import atomic_write
 from .sequence import PoseSequence, read_artifact
 
@@ -29,7 +30,7 @@ def to_coco_json(seq: PoseSequence, layout: SkeletonLayout | str) -> dict[str, A
     if n_k != layout.num_joints:
         raise ShapeError(f"keypoints have K={n_k}, layout {layout.name} has {layout.num_joints}")
     fi = seq.frame_index if seq.frame_index is not None else np.arange(n_t)
-    ok = np.isfinite(seq.keypoints).all(-1) & (seq.scores > 0) & seq.valid[..., None]
+    ok = present_mask(seq.keypoints, seq.scores) & seq.valid[..., None]
     images, annos = [], []
     for t in range(n_t):
         image_id = t + 1

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import PosetoolsError, ShapeError
+from ...skeletons.anatomy import present_mask
 from ..files import atomic_write
 from ..manifest import ManifestEntry
 from ..store import artifact_path
@@ -38,7 +39,7 @@ def to_pyskl_annotation(seq: PoseSequence, label: int = -1) -> dict[str, Any]:
     n_t, n_p, n_k = seq.scores.shape
     present = seq.valid & np.isfinite(seq.keypoints).all(-1).any(-1)  # (T, P)
     slots = np.flatnonzero(present.any(axis=0))
-    ok = np.isfinite(seq.keypoints).all(-1) & (seq.scores > 0) & seq.valid[..., None]
+    ok = present_mask(seq.keypoints, seq.scores) & seq.valid[..., None]
     kp = np.where(ok[..., None], seq.keypoints, 0).astype(np.float32)
     sc = np.where(ok, seq.scores, 0).astype(np.float32)
     return {
