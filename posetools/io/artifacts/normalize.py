@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 from ...errors import StoreError
-from ..store import PROVENANCE_ATTRS, text
+from ..store import is_provenance, text
 from .aggregate import AggregateArtifact
 
 CARRIED = ("frame_index", "pts", "scores", "source_expert", "confidence", "filled", "track_ids",
@@ -62,7 +62,7 @@ class NormalizeArtifact:
             if name in upstream:
                 upstream.copy(upstream[name], out, name=name)
         for a, v in upstream.attrs.items():
-            if a not in PROVENANCE_ATTRS:  # the store sets this artifact's own provenance
+            if not is_provenance(a):  # the store sets this artifact's own provenance
                 out.attrs[a] = v
         out.create_dataset("keypoints", data=keypoints)
         out.create_dataset("center", data=center)
