@@ -200,8 +200,10 @@ class RefineConfig:
             outliers (keeps a still, clean joint from being rejected for pixel noise).
         max_speed: Spike test: an interior sample reached and left faster than this
             many person sizes per second, in opposite directions, is rejected (0 = off).
-        max_gap: Longest hole, in missing samples, that gap repair fills and that a
-            segment (the unit every filter runs on) may span (0 = no filling).
+        max_gap_s: Longest hole that gap repair fills and that a segment (the unit
+            every filter runs on) may span, in seconds of missing samples: holes of up
+            to ``floor(max_gap_s / dt)`` missing samples (4 frames at 30 fps, 3 at
+            25 fps, none at every 5th frame of 30 fps; 0 = no filling).
         gap_method: ``"linear"`` or ``"pchip"`` (shape-preserving cubic) in time.
         filled_score_factor: A filled joint's score is its interpolated score times this.
         smoother: ``"none"``, ``"one_euro"`` (causal), ``"savgol"``, ``"butterworth"``
@@ -223,7 +225,7 @@ class RefineConfig:
     hampel_sigmas: float = 3.0
     hampel_min_dev: float = 0.1
     max_speed: float = 5.0
-    max_gap: int = 5
+    max_gap_s: float = 0.15
     gap_method: GapMethod = "pchip"
     filled_score_factor: float = 0.5
     smoother: Smoother = "butterworth"
@@ -247,10 +249,9 @@ class RefineConfig:
         for f in ("hampel_window_s", "hampel_sigmas", "cutoff_hz", "savgol_window_s",
                   "gaussian_sigma_s", "one_euro_min_cutoff", "one_euro_d_cutoff"):
             require(getattr(self, f) > 0, f"{f}: must be > 0")
-        for f in ("hampel_min_dev", "one_euro_beta"):
+        for f in ("hampel_min_dev", "max_gap_s", "one_euro_beta"):
             require(getattr(self, f) >= 0, f"{f}: must be >= 0")
         require(self.max_speed >= 0, "max_speed: must be >= 0 (0 = off)")
-        require(self.max_gap >= 0, "max_gap: must be >= 0")
         require(0.0 < self.filled_score_factor <= 1.0, "filled_score_factor: must be in (0, 1]")
         require(self.butter_order >= 2 and self.butter_order % 2 == 0,
                 "butter_order: must be an even integer >= 2")

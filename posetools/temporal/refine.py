@@ -6,8 +6,8 @@ Per person slot ``p`` and joint ``k`` (slots and joints are independent):
    (rows where an expert ran) are samples; the others are passed through untouched
    and neither filled nor counted as missing.
 2. Each joint's series is cut into segments (:func:`.segments.segment_bounds`) at
-   holes longer than ``max_gap`` samples and at track restarts. Nothing below ever
-   crosses a segment boundary.
+   holes longer than ``max_gap_s`` seconds (:func:`max_gap_samples` samples) and at
+   track restarts. Nothing below ever crosses a segment boundary.
 3. Outliers (:mod:`.outliers`) are tested on each segment's present samples with the
    person size of the track piece as scale: the motion-compensated Hampel test (window
    in seconds, skipped when it holds fewer than :data:`MIN_HAMPEL_WINDOW` samples) and
@@ -66,6 +66,11 @@ class RefineResult:
     sample_period: float
 
 
+def max_gap_samples(max_gap_s: float, dt: float) -> int:
+    """Most missing samples in a hole of at most ``max_gap_s`` seconds at period ``dt``."""
+    return int(max_gap_s / dt + 1e-6)
+
+
 def hampel_window(window_s: float, dt: float) -> int:
     """Odd number of samples in a Hampel window of ``window_s`` seconds at period ``dt``."""
     return 2 * int(window_s / (2.0 * dt) + 1e-9) + 1
@@ -116,9 +121,10 @@ def _reject(kp: np.ndarray, present: np.ndarray, pts: np.ndarray, restart: np.nd
     use_hampel = cfg.outliers == "hampel" and window >= MIN_HAMPEL_WINDOW
     if not use_hampel and cfg.max_speed <= 0:
         return out
+    gap = max_gap_samples(cfg.max_gap_s, dt)
     groups: dict[tuple[int, bytes], list[int]] = {}
     for j in range(k):
-        for a, b in segment_bounds(present[:, j], pts, dt, cfg.max_gap, restart):
+        for a, b in segment_bounds(present[:, j], pts, dt, gap, restart):
             if b - a >= 3:
                 groups.setdefault((a, present[a:b, j].tobytes()), []).append(j)
     for (a, pattern), joints in groups.items():
@@ -164,11 +170,12 @@ def refine_track(keypoints: np.ndarray, scores: np.ndarray, present: np.ndarray,
     filled = np.zeros((t, k), dtype=bool)
     groups: dict[tuple[int, int], list[int]] = {}
     rejected = _reject(kp, present, pts, restart, size, dt, cfg)
+    gap = max_gap_samples(cfg.max_gap_s, dt)
     for j in range(k):
         keep = present[:, j] & ~rejected[:, j]
         if not keep.any():
             continue
-        bounds = segment_bounds(keep, pts, dt, cfg.max_gap, restart)
+        bounds = segment_bounds(keep, pts, dt, gap, restart)
         vals = np.concatenate([kp[:, j], sc[:, j, None]], axis=1)
         vals, filled[:, j] = fill_segments(vals, keep, pts, bounds, cfg.gap_method)
         fj = filled[:, j]

@@ -12,7 +12,7 @@ from posetools.errors import ConfigError
 
 @pytest.mark.parametrize("field,value", [
     ("hampel_window_s", 0.0), ("hampel_sigmas", 0.0), ("hampel_min_dev", -1.0),
-    ("max_speed", -1.0), ("max_gap", -1), ("gap_method", "cubic"),
+    ("max_speed", -1.0), ("max_gap_s", -0.1), ("gap_method", "cubic"),
     ("filled_score_factor", 0.0), ("filled_score_factor", 1.5), ("smoother", "kalman"),
     ("cutoff_hz", 0.0), ("butter_order", 3), ("butter_order", 0), ("savgol_window_s", 0.0),
     ("savgol_polyorder", -1), ("gaussian_sigma_s", 0.0), ("one_euro_min_cutoff", 0.0),
@@ -26,8 +26,8 @@ def test_validation_names_the_field(field, value):
 def test_loaded_under_aggregate_refine():
     assert from_dict(AggregateConfig, {}).refine is None  # off unless enabled
     assert from_dict(AggregateConfig, {"refine": {}}).refine == RefineConfig()
-    cfg = from_dict(AggregateConfig, {"refine": {"smoother": "savgol", "max_gap": 2}})
-    assert cfg.refine == RefineConfig(smoother="savgol", max_gap=2)
+    cfg = from_dict(AggregateConfig, {"refine": {"smoother": "savgol", "max_gap_s": 0.1}})
+    assert cfg.refine == RefineConfig(smoother="savgol", max_gap_s=0.1)
     with pytest.raises(ConfigError, match=r"^refine\.cutoff_hz: must be > 0"):
         from_dict(AggregateConfig, {"refine": {"cutoff_hz": 0}})
     with pytest.raises(ConfigError, match=r"^refine\.window: unknown key"):

@@ -259,7 +259,7 @@ def test_refinement_never_crosses_a_track_restart(tmp_path):
             arr = ds[...]
             arr[28:32] = fill
             ds[...] = arr
-    cfg = AggregateConfig(refine=RefineConfig(max_gap=5))
+    cfg = AggregateConfig(refine=RefineConfig(max_gap_s=5 / 30))
     path, _ = run_any(tmp_path, tmp_path / "est.h5", cfg)
     with h5py.File(path) as f:
         assert not f["refine/filled"][...].any() and not f["valid"][28:32].any()

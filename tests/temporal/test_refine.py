@@ -15,7 +15,7 @@ from posetools.aggregate import track_restarts
 from posetools.config.algorithms import RefineConfig, Smoother
 from posetools.temporal import refine_poses
 from posetools.temporal.filters import butter_sos
-from posetools.temporal.refine import hampel_window
+from posetools.temporal.refine import hampel_window, max_gap_samples
 from posetools.temporal.segments import piece_ids
 
 SMOOTHERS = get_args(Smoother)
@@ -74,10 +74,10 @@ def test_noise_reduced_by_the_butterworth_factor():
 def test_gaps_up_to_n_filled_longer_not_with_flags_and_scores():
     kp, sc, valid, pts = video(t=60, motion=sine(0.5))
     truth = kp.copy()
-    kp[10:13, 0, 1] = np.nan   # 3 missing: filled (max_gap 3)
+    kp[10:13, 0, 1] = np.nan   # 3 missing: filled (max_gap_s 3 / 30)
     kp[30:34, 0, 1] = np.nan   # 4 missing: not filled
     valid[45:47] = False       # two dropped rows (SST-A filter): filled, row valid again
-    cfg = RefineConfig(max_gap=3, smoother="none", filled_score_factor=0.5)
+    cfg = RefineConfig(max_gap_s=3 / 30, smoother="none", filled_score_factor=0.5)
     r = refine(kp, sc, valid, pts, cfg)
     assert r.filled[10:13, 0, 1].all() and not r.filled[30:34, 0, 1].any()
     assert np.isnan(r.keypoints[30:34, 0, 1]).all() and (r.scores[30:34, 0, 1] == 0).all()
@@ -90,7 +90,7 @@ def test_gaps_up_to_n_filled_longer_not_with_flags_and_scores():
 def test_no_extrapolation_at_track_ends():
     kp, sc, valid, pts = video(t=40)
     valid[:3] = valid[-3:] = False
-    r = refine(kp, sc, valid, pts, RefineConfig(max_gap=10))
+    r = refine(kp, sc, valid, pts, RefineConfig(max_gap_s=10 / 30))
     assert not r.valid[:3].any() and not r.valid[-3:].any() and not r.filled.any()
 
 
@@ -101,7 +101,7 @@ def test_restart_is_neither_smoothed_nor_filled_across(smoother):
     kp[40:] += 150.0          # another person from row 40 on
     tid[40:] = 7
     valid[38:42] = False      # and a short hole around the switch
-    cfg = RefineConfig(smoother=smoother, max_gap=5)
+    cfg = RefineConfig(smoother=smoother, max_gap_s=5 / 30)
     r = refine(kp, sc, valid, pts, cfg, tid)
     np.testing.assert_allclose(r.keypoints[:38], kp[:38], atol=1e-3)
     np.testing.assert_allclose(r.keypoints[42:], kp[42:], atol=1e-3)
@@ -154,7 +154,8 @@ def test_stride_same_cutoff_in_hz():
 
 def test_sampled_rows_expert_stride():
     """Poses every 5th row of a 30 fps axis: the empty rows are not samples, not holes."""
-    cfg = RefineConfig(smoother="butterworth", cutoff_hz=2.0, outliers="none", max_gap=5)
+    cfg = RefineConfig(smoother="butterworth", cutoff_hz=2.0, outliers="none",
+                       max_gap_s=5 / 30)
     kp, sc, valid, pts = video(t=300, motion=sine(2.5, amp=10.0))
     sampled = np.arange(300) % 5 == 0
     kp[~sampled] = np.nan
@@ -175,7 +176,7 @@ def test_restart_on_a_row_that_is_not_sampled_still_splits():
     restart = np.zeros((40, 1), bool)
     restart[21] = True  # row 21 is not sampled: the track restarts at row 22
     sampled = np.arange(40) % 2 == 0
-    cfg = RefineConfig(max_gap=3)
+    cfg = RefineConfig(max_gap_s=3 / 30)
     r = refine_poses(kp, sc, valid, pts, cfg, restart=restart, sampled=sampled)
     np.testing.assert_allclose(r.keypoints[sampled], kp[sampled], atol=1e-3)
     joined = refine_poses(kp, sc, valid, pts, cfg, sampled=sampled)
@@ -185,7 +186,7 @@ def test_restart_on_a_row_that_is_not_sampled_still_splits():
 def test_nan_aware_segments_filtered_separately():
     kp, sc, valid, pts = video(t=100, noise=1.0, seed=9)
     kp[40:60, 0, 0] = np.nan  # 20 missing: two segments
-    r = refine(kp, sc, valid, pts, RefineConfig(max_gap=5))
+    r = refine(kp, sc, valid, pts, RefineConfig(max_gap_s=5 / 30))
     assert np.isnan(r.keypoints[40:60, 0, 0]).all()
     assert np.isfinite(r.keypoints[:40, 0, 0]).all() and np.isfinite(r.keypoints[60:, 0, 0]).all()
     assert r.valid.all()  # the other joints keep the rows valid
@@ -199,6 +200,12 @@ def test_shapes_and_pts_validated():
         refine_poses(kp, sc, valid, pts, restart=np.zeros((5, 1), bool))
     with pytest.raises(ValueError, match="pts"):
         refine_poses(kp, sc, valid, np.zeros_like(pts))
+
+
+def test_max_gap_in_seconds_counts_samples_at_any_rate():
+    assert max_gap_samples(0.15, 1 / 30) == 4 and max_gap_samples(0.15, 1 / 25) == 3
+    assert max_gap_samples(0.15, 5 / 30) == 0  # every 5th frame: no hole is short enough
+    assert max_gap_samples(3 / 30, 1 / 30) == 3 and max_gap_samples(0.2, 0.2) == 1
 
 
 def test_hampel_window_in_seconds():
@@ -216,7 +223,9 @@ def test_outlier_tests_at_stride_5():
     assert not refine(kp, sc, valid, pts, off).rejected.any()
     r = refine(kp, sc, valid, pts, RefineConfig(smoother="none", max_speed=3.0))
     assert np.flatnonzero(r.rejected[:, 0, 1]).tolist() == [20] and r.rejected.sum() == 1
-    assert r.filled[20, 0, 1]
+    assert not r.filled.any() and np.isnan(r.keypoints[20, 0, 1]).all()  # 1/6 s > 0.15 s
+    r = refine(kp, sc, valid, pts, RefineConfig(smoother="none", max_speed=3.0, max_gap_s=0.2))
+    assert r.rejected[20, 0, 1] and r.filled[20, 0, 1]
 
 
 def test_persons_are_independent():
@@ -235,7 +244,7 @@ def test_kept_scores_unchanged_rejected_zero():
     sc = sc * np.linspace(0.5, 1.0, 60)[:, None, None].astype(np.float32)
     kp[20:28, 0, 2] = np.nan  # 8 missing
     kp[10, 0, 2] += [60, 60]  # a spike, rejected, then filled
-    r = refine(kp, sc, valid, pts, RefineConfig(max_gap=5, smoother="none"))
+    r = refine(kp, sc, valid, pts, RefineConfig(max_gap_s=5 / 30, smoother="none"))
     kept = ~r.rejected & ~r.filled & np.isfinite(kp).all(-1)
     np.testing.assert_array_equal(r.scores[kept], sc[kept])
     assert (r.scores[20:28, 0, 2] == 0).all()
@@ -264,7 +273,7 @@ def test_refine_invariants(mask, max_gap, smoother, restarts):
     for r0 in restarts:
         if r0 < t:
             tid[r0:] += 1
-    r = refine(kp, sc, valid, pts, RefineConfig(max_gap=max_gap, smoother=smoother), tid)
+    r = refine(kp, sc, valid, pts, RefineConfig(max_gap_s=max_gap / 30, smoother=smoother), tid)
     ok = np.isfinite(r.keypoints).all(-1)
     assert (ok == (r.scores > 0)).all()
     kept = valid[..., None] & ~r.rejected
