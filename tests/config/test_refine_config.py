@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from posetools.config import from_dict
 from posetools.config.algorithms import RefineConfig
-from posetools.config.schema import AggregateConfig
+from posetools.config.schema import STAGE_ORDER, AggregateConfig, PipelineConfig
 from posetools.errors import ConfigError
+from posetools.stages import build_stage
 
 
 @pytest.mark.parametrize("field,value", [
@@ -32,3 +35,16 @@ def test_loaded_under_aggregate_refine():
         from_dict(AggregateConfig, {"refine": {"cutoff_hz": 0}})
     with pytest.raises(ConfigError, match=r"^refine\.window: unknown key"):
         from_dict(AggregateConfig, {"refine": {"window": 3}})
+
+
+def test_a_filter_change_moves_only_the_aggregate_parameters():
+    """Other filter settings rerun aggregate (and, through its fingerprint, what reads it),
+    never estimate."""
+    base = from_dict(PipelineConfig, {"stages": list(STAGE_ORDER),
+                                      "detect": {"detector": {"backend": "hog"}},
+                                      "aggregate": {"refine": {}}})
+    other = replace(base, aggregate=replace(base.aggregate,
+                                            refine=RefineConfig(cutoff_hz=6.0)))
+    moved = {n for n in STAGE_ORDER
+             if build_stage(n, base).params() != build_stage(n, other).params()}
+    assert moved == {"aggregate"}
