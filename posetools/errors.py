@@ -73,6 +73,10 @@ class ConfigError(PosetoolsError, ValueError):
     """A pipeline YAML or a config value is invalid; the message names its path."""
 
 
+class DeviceError(ConfigError):
+    """A device was asked for that this machine or backend cannot give (e.g. CUDA absent)."""
+
+
 class ManifestError(PosetoolsError, ValueError):
     """A manifest failed validation.
 

@@ -16,6 +16,14 @@ from .loader import require, runtime, weights
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
+DEVICE_RE = re.compile(r"cpu|auto|cuda(?::\d+)?")
+"""The device strings a config or ``--device`` accepts."""
+
+
+def valid_device(device: str | None) -> bool:
+    """Whether ``device`` is ``None`` (the run's device) or matches :data:`DEVICE_RE`."""
+    return device is None or bool(DEVICE_RE.fullmatch(device))
+
 Backend = Literal["mediapipe", "ultralytics", "mm", "onnx"]
 DetectorBackend = Literal["hog", "mediapipe", "mm", "onnx"]
 
@@ -31,7 +39,8 @@ class ExpertConfig:
             a config path, an ``.onnx`` path...).
         checkpoint: Local checkpoint path or ``None`` for the backend's default /
             model-zoo entry.
-        device: ``cpu``, ``cuda``, ``cuda:0``... (runtime knob, not in fingerprints).
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``; ``None`` (the default) takes
+            the run's ``--device`` (runtime knob, not in fingerprints).
         batch_size: Frames (or crops) per forward pass (runtime knob).
         top_down: Run on the ``detect`` stage's boxes (required for mm/onnx
             top-down models; optional for mediapipe, whose own detector otherwise
@@ -45,7 +54,7 @@ class ExpertConfig:
     backend: Backend
     model: str = ""
     checkpoint: str | None = weights(None)
-    device: str = runtime("cpu")
+    device: str | None = runtime(None)
     batch_size: int = runtime(8)
     top_down: bool = False
     min_keypoint_score: float = 0.0
@@ -56,6 +65,8 @@ class ExpertConfig:
         require(bool(_NAME_RE.fullmatch(self.name)),
                 f"name: {self.name!r} must match [A-Za-z0-9_-]+")
         require(self.batch_size >= 1, "batch_size: must be >= 1")
+        require(valid_device(self.device),
+                f"device: {self.device!r} is not one of cpu, cuda, cuda:N, auto")
         require(0.0 <= self.min_keypoint_score <= 1.0, "min_keypoint_score: must be in [0, 1]")
         require(0.0 <= self.min_instance_score <= 1.0, "min_instance_score: must be in [0, 1]")
         require(self.frame_stride >= 1, "frame_stride: must be >= 1")
@@ -70,7 +81,7 @@ class DetectorConfig:
         model: Backend-specific model name (``rtmdet-tiny``, ``faster-rcnn-r50``,
             ``hog``, an ``.onnx`` path...).
         checkpoint: Local checkpoint path, or ``None`` for the model-zoo default.
-        device: Runtime knob.
+        device: As for :class:`ExpertConfig` (runtime knob).
         batch_size: Runtime knob.
         score_threshold: Boxes below this score are dropped.
         nms_iou: IoU for the final per-frame NMS over person boxes.
@@ -80,7 +91,7 @@ class DetectorConfig:
     backend: DetectorBackend = "hog"
     model: str = ""
     checkpoint: str | None = weights(None)
-    device: str = runtime("cpu")
+    device: str | None = runtime(None)
     batch_size: int = runtime(8)
     score_threshold: float = 0.3
     nms_iou: float = 0.65
@@ -88,6 +99,8 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, "batch_size: must be >= 1")
+        require(valid_device(self.device),
+                f"device: {self.device!r} is not one of cpu, cuda, cuda:N, auto")
         require(0.0 <= self.score_threshold <= 1.0, "score_threshold: must be in [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou: must be in (0, 1]")
         require(self.max_detections >= 1, "max_detections: must be >= 1")

@@ -5,15 +5,19 @@
 :class:`~posetools.config.models.ExpertConfig` to the module and class that
 implement it; the module is imported only when the backend is used, so a missing
 optional dependency fails only the pipelines that need it, with its install hint.
+The backend always gets a concrete device (``cpu`` or ``cuda:N``,
+:func:`~posetools.experts.devices.resolve_device`).
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from functools import cache
 
 from ..config.models import DetectorConfig, ExpertConfig
 from ..errors import ConfigError, MissingBackendError
+from .devices import resolve_device
 from .install import missing_backend
 from .types import Detector, PoseExpert
 
@@ -40,6 +44,7 @@ def _construct(table: dict[str, tuple[str, str]], backend: str, cfg):
     if backend not in table:
         raise ConfigError(f"backend: unknown {backend!r} (known: {', '.join(table)})")
     module, cls = table[backend]
+    cfg = replace(cfg, device=resolve_device(cfg.device, backend))
     try:
         return getattr(importlib.import_module(f"{_PKG}.{module}"), cls)(cfg)
     except MissingBackendError:
@@ -54,6 +59,7 @@ def build_detector(cfg: DetectorConfig) -> Detector:
     Raises:
         MissingBackendError: The backend's optional dependencies are not installed.
         CheckpointError: The weights cannot be found.
+        DeviceError: CUDA was asked for and cannot be used.
     """
     return _construct(DETECTORS, cfg.backend, cfg)
 
@@ -64,6 +70,7 @@ def build_expert(cfg: ExpertConfig) -> PoseExpert:
     Raises:
         MissingBackendError: The backend's optional dependencies are not installed.
         CheckpointError: The weights cannot be found.
+        DeviceError: CUDA was asked for and cannot be used.
     """
     return _construct(EXPERTS, cfg.backend, cfg)
 

@@ -37,6 +37,7 @@ from ..io.manifest import ManifestEntry
 from ..io.store import artifact_path
 from ..stages import Stage, build_stage
 from ..stages.base import VideoJob
+from .devices import check_run_devices
 from .executors import Executor, InlineExecutor, PoolExecutor
 from .hashing import HashCache, fingerprint
 from .ledger import Ledger, LedgerRow
@@ -159,30 +160,30 @@ class Runner:
 
     # -- execution ------------------------------------------------------------------------
 
-    def _executor(self, n_entries: int) -> Executor:
+    def _executor(self, stage: Stage, n_items: int) -> Executor:
         opt = self.options
         if opt.executor == "ray":
-            return RayExecutor(opt.workers, opt.ray_address, self.stop)
-        if opt.workers > 1 and n_entries > 1:
+            return RayExecutor(opt.workers, opt.ray_address, self.stop, opt.device,
+                               opt.gpus_per_worker, opt.cpus_per_worker, stage.uses_models,
+                               opt.max_retries_on_crash)
+        if opt.workers > 1 and n_items > 1:
             try:
-                return PoolExecutor(min(opt.workers, n_entries), self.out,
-                                    opt.max_retries_on_crash, self.stop)
+                return PoolExecutor(min(opt.workers, n_items), self.out,
+                                    opt.max_retries_on_crash, self.stop, opt.worker_devices)
             except BrokenProcessPool:  # the pool could not start: run in this process
                 pass
-        return InlineExecutor(self.stop)
+        return InlineExecutor(self.stop, opt.worker_devices[0])
 
     def _run_stage(self, name: str, entries: Sequence[ManifestEntry], ledger: Ledger,
                    hashes: HashCache, token: str) -> StageReport:
         t0 = time.perf_counter()
         report = StageReport(stage=name)
         stage = build_stage(name, self.pipeline)
-        executor = self._executor(len(entries))
-        try:
-            model = executor.model_checksum(name, self.pipeline) if entries else ""
-        except BrokenProcessPool:  # the pool could not start: run in this process
-            executor = InlineExecutor(self.stop)
-            model = executor.model_checksum(name, self.pipeline)
+        # from the weight files (cached hashes): no model is built to plan
+        model = stage.model_checksum(hashes.get) if entries else ""
         todo = self._plan(stage, entries, ledger, hashes, report, model, token)
+        if todo and stage.uses_models and self.options.executor == "local":
+            check_run_devices(self.pipeline, [name], self.options.worker_devices)
         params = stage.params()
         show = self.options.progress
         vbar = tqdm(total=len(entries), desc=f"{name:>9} videos", unit="vid", disable=not show,
@@ -214,10 +215,13 @@ class Runner:
                 report.failed.append((vid, res.message))
             vbar.update(1)
 
+        executor = self._executor(stage, len(todo)) if todo else None
         try:
-            executor.run(name, self.pipeline, todo, params, record, fbar.update)
+            if executor is not None:
+                executor.run(name, self.pipeline, todo, params, record, fbar.update)
         finally:
-            executor.close()
+            if executor is not None:
+                executor.close()
             vbar.close()
             fbar.close()
         done = set(report.committed) | {v for v, _ in report.failed} | set(report.interrupted)

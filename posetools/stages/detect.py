@@ -19,6 +19,7 @@ from ..config.schema import DetectConfig
 from ..errors import ExpertError, PosetoolsError, ShapeError
 from ..experts.batching import call_model
 from ..experts.build import cached_detector, reset_model
+from ..experts.checksums import FileHash, model_checksum
 from ..experts.finalize import finalize_detections
 from ..experts.types import Detections
 from ..io.artifacts.detect import DetectArtifact
@@ -50,14 +51,16 @@ class DetectStage(Stage):
         return {"detector": semantic(self.config.detector),
                 "frame_stride": self.video.frame_stride}
 
-    def model_checksum(self) -> str:
-        """Checksum of the detector weights (model loaded once per process).
+    uses_models = True
 
-        A detector that cannot be built gives ``unavailable:<ErrorClass>``;
+    def model_checksum(self, file_hash: FileHash | None = None) -> str:
+        """Checksum of the detector weights, from the files (no model is built).
+
+        A detector whose weights or backend are missing gives ``unavailable:<ErrorClass>``;
         :meth:`process` then fails each video with the real error.
         """
         try:
-            return cached_detector(self.config.detector).checksum()
+            return model_checksum(self.config.detector, file_hash)
         except Exception as err:  # reported per video by process(), never here
             return f"unavailable:{type(err).__name__}"
 

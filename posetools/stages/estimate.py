@@ -28,6 +28,7 @@ from ..config.schema import EstimateConfig
 from ..errors import ExpertError, MissingUpstreamError, PosetoolsError, ShapeError
 from ..experts.batching import call_model, chunks
 from ..experts.build import cached_expert, reset_model
+from ..experts.checksums import FileHash, model_checksum
 from ..experts.finalize import finalize_poses
 from ..experts.types import Detections, Poses
 from ..io.artifacts.estimate import EstimateArtifact, ExpertPoses
@@ -73,17 +74,19 @@ class EstimateStage(Stage):
         return {"experts": semantic(self.config.experts), "track": semantic(self.config.track),
                 "frame_stride": self.video.frame_stride}
 
-    def model_checksum(self) -> str:
-        """``name=checksum`` of every expert's weights, ``;``-joined.
+    uses_models = True
 
-        An expert that cannot be built (missing backend, missing weights) gives
+    def model_checksum(self, file_hash: FileHash | None = None) -> str:
+        """``name=checksum`` of every expert's weights, ``;``-joined (no model is built).
+
+        An expert whose backend or weights are missing gives
         ``name=unavailable:<ErrorClass>`` here; :meth:`process` then fails each
         video with the real error, recorded in the ledger.
         """
         parts = []
         for e in self.config.experts:
             try:
-                parts.append(f"{e.name}={cached_expert(e).checksum()}")
+                parts.append(f"{e.name}={model_checksum(e, file_hash)}")
             except Exception as err:  # reported per video by process(), never here
                 parts.append(f"{e.name}=unavailable:{type(err).__name__}")
         return ";".join(parts)
