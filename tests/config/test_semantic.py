@@ -61,6 +61,8 @@ def candidates(tp: Any, value: Any) -> list:
         return [a for a in args if a != value]
     if type(None) in args:  # Optional
         inner = [a for a in args if a is not type(None)][0]
+        if value is None and get_origin(inner) is tuple:
+            return [((0, 5), (0, 6))]
         return ["blazepose", "other.pth"] if value is None else [None, *candidates(inner, value)]
     if tp is bool:
         return [not value]
@@ -82,6 +84,8 @@ FIELDS = list(leaves(BASE))
 CONTEXT = {
     ("aggregate", "neck"): (("aggregate", "layout"), "halpe26"),  # coco17 has no neck joint
     ("heatmaps", "joints"): (("heatmaps", "limbs"), True),  # at least one of joints/limbs
+    ("heatmaps", "limb_set"): (("heatmaps", "limbs"), True),
+    ("heatmaps", "limb_pairs"): (("heatmaps", "limbs"), True),
 }
 """Fields whose other values are valid only with another field changed first."""
 
