@@ -157,3 +157,14 @@ def test_coco_round_trip_through_the_import_reader(out, tmp_path):
         np.testing.assert_allclose(rec.keypoints, src.keypoints[t_idx, p_idx], atol=5e-4)
         np.testing.assert_allclose(rec.scores, src.scores[t_idx, p_idx], atol=5e-6)
         assert np.isnan(rec.keypoints[rec.scores == 0]).all()
+
+
+def test_merged_coco_export_loads_in_pycocotools(out, tmp_path):
+    coco_mod = pytest.importorskip("pycocotools.coco", reason="pycocotools not installed")
+    export_coco([out / "aggregate" / v for v in ("a.h5", "b.h5", "n.h5")], tmp_path / "m.json",
+                merge=True)
+    coco = coco_mod.COCO(str(tmp_path / "m.json"))
+    assert len(coco.getImgIds()) == 46
+    b_images = [i for i in coco.getImgIds() if coco.imgs[i]["video_id"] == "b"]
+    assert [coco.imgs[i]["frame_index"] for i in b_images] == list(range(0, 24, 2))
+    assert all(coco.anns[a]["image_id"] in coco.imgs for a in coco.getAnnIds())
