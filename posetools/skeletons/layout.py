@@ -66,6 +66,14 @@ class SkeletonLayout:
             self.check_limbs(limbs)
             self.limb_flip_permutation(limbs)  # raises if limbs are not mirror-closed
 
+    def __reduce__(self):
+        """Pickle through the constructor (process pools, ``spawn`` workers).
+
+        The read-only ``limb_sets`` view itself cannot be pickled.
+        """
+        return (SkeletonLayout, (self.name, self.joints, self.flip_pairs, self.limbs,
+                                 dict(self.limb_sets)))
+
     @property
     def num_joints(self) -> int:
         """Number of joints ``K``."""

@@ -401,6 +401,16 @@ def test_limb_sets_are_validated_and_unknown_names_listed():
         lay.limb_sets["t"] = ()  # read-only
 
 
+@pytest.mark.parametrize("lay", ALL, ids=lambda lay: lay.name)
+def test_layouts_pickle_and_copy(lay):
+    import copy
+    import pickle
+
+    for other in (pickle.loads(pickle.dumps(lay)), copy.deepcopy(lay)):
+        assert other == lay and other.limb_sets == lay.limb_sets
+        assert hash(other) == hash(lay)
+
+
 def test_openpose_layouts_follow_openpose_order():
     # poseParameters.cpp order (BODY_25 and COCO), by OpenPose's own part names
     body25 = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
