@@ -119,6 +119,7 @@ class HeatmapsStage(Stage):
             "size": s,
             "style": cfg.style,
             "crop_box": [round(v, 2) for v in crop.as_array().tolist()],
+            **({"compact_box": list(compact.box)} if compact is not None else {}),
             "frames_with_pose": int(mask.any(axis=(1, 2)).sum()),
             "stored_bytes": stored,
             "compression_vs_float32": round(raw32 / stored, 1) if stored else None,

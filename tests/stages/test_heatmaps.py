@@ -167,6 +167,7 @@ def test_mmaction2_style_cache_equals_mmaction2(tmp_path, clip):
                          dtype="float32")
     path, summary = run_heatmaps_stage(tmp_path, "v", cfg)
     assert summary["style"] == "mmaction2" and summary["channels"] == 34
+    assert summary["compact_box"] == [int(v) for v in d["compact_box"]]
     with h5py.File(path, "r") as fh:
         maps = fh["heatmaps"][...]
         a = fh.attrs
