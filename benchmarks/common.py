@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: shared-data paths, GT loading, PCK.
+"""Helpers shared by the benchmark scripts: shared-data paths, GT loading, PCK, and
+known-motion clips made from the GT images (:func:`motion_clips`).
 
 PCK@t (bbox-normalized): a ground-truth joint (visibility flag > 0) is a hit when
 the predicted joint is finite and within ``t * max(box_w, box_h)`` pixels of it, the
@@ -142,3 +143,131 @@ def read_rgb(path: Path) -> np.ndarray:
     if img is None:
         raise FileNotFoundError(path)
     return np.ascontiguousarray(img[:, :, ::-1])
+
+
+# ----------------------------------------------------------- known-motion clips
+CLIP_SIZE = (640, 480)
+"""Width, height of the known-motion clips."""
+
+
+@dataclass(frozen=True)
+class MotionClip:
+    """A clip of a virtual camera moving over one GT image, with the moving GT.
+
+    Attributes:
+        name: ``<set>_<image stem>``.
+        video: The H.264 MP4 file.
+        fps: Frame rate (25 or 30).
+        keypoints: ``(T, 17, 2) float64`` GT pixels in each frame, COCO-17.
+        visible: ``(T, 17) bool`` GT joints counted: labelled and inside the frame
+            (the 12 limb joints for H36M images, whose head is not COCO's nose).
+        norm: ``(T,) float64`` PCK normalizer: ``max(w, h)`` of the GT box times the
+            frame's zoom (the bbox convention above, independent of the rotation).
+    """
+
+    name: str
+    video: Path
+    fps: int
+    keypoints: np.ndarray
+    visible: np.ndarray
+    norm: np.ndarray
+
+
+def _main_people() -> list[tuple[str, GTInstance, np.ndarray, np.ndarray]]:
+    """Per GT image: (name, the largest annotation with >= 10 labelled joints, its COCO-17
+    keypoints (17, 2), the joints counted (17,))."""
+    from posetools.skeletons import COCO17, convert_layout
+
+    out = []
+    for sub, gts in (("coco", coco_gt()), ("h36m", h36m_gt())):
+        by_image: dict[Path, list[GTInstance]] = {}
+        for g in gts:
+            if g.visible.sum() >= 10:
+                by_image.setdefault(g.image, []).append(g)
+        for image in sorted(by_image):
+            g = max(by_image[image], key=lambda a: (a.box[2] - a.box[0]) * (a.box[3] - a.box[1]))
+            kp, sc = convert_layout(g.keypoints[None], g.visible[None].astype(np.float32),
+                                    g.layout, COCO17)
+            vis = sc[0] > 0
+            if sub == "h36m":
+                vis &= np.isin(np.array(COCO17.joints), LIMB_JOINTS)
+            out.append((f"{sub}_{image.stem}", g, np.asarray(kp[0], np.float64), vis))
+    return out
+
+
+def _camera(t: float, dur: float, seed: int, box: np.ndarray) -> tuple[np.ndarray, float]:
+    """Affine ``(2, 3)`` image -> frame at time ``t`` and the zoom of that frame.
+
+    Pan at 0.5 / 0.9 Hz (16 % / 7 % of the frame), zoom +-18 % at 0.45 Hz, rotation
+    +-12 deg at 0.6 Hz, one quick raised-cosine pan of 15 % of the width in 0.5 s in the
+    middle of the clip, and a hand-held shake at 1.9-2.9 Hz (2 % / 1.5 % of the frame,
+    1.5 deg): motion up to ~3 Hz that a smoother must keep.
+    """
+    import cv2
+
+    w, h = CLIP_SIZE
+    ph = np.random.default_rng(seed).uniform(0, 2 * np.pi, 4)
+    side = 1 if seed % 2 else -1
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    zoom = 0.55 * h / max(bw, bh) * (1 + 0.18 * np.sin(2 * np.pi * 0.45 * t + ph[0]))
+    angle = 12.0 * np.sin(2 * np.pi * 0.6 * t + ph[1]) + 1.5 * np.sin(2 * np.pi * 1.9 * t + ph[3])
+    u = min(max((t - (dur / 2 - 0.25)) / 0.5, 0.0), 1.0)
+    quick = 0.15 * w * (0.5 - 0.5 * np.cos(np.pi * u)) * side
+    qx = (w / 2 + 0.16 * w * np.sin(2 * np.pi * 0.5 * t + ph[2]) + quick - 0.075 * w * side
+          + 0.02 * w * np.sin(2 * np.pi * 2.3 * t + ph[1]))
+    qy = h / 2 + 0.07 * h * np.sin(2 * np.pi * 0.9 * t + ph[3]) + 0.015 * h * np.sin(
+        2 * np.pi * 2.9 * t + ph[2])
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    m = cv2.getRotationMatrix2D((float(cx), float(cy)), float(angle), float(zoom))
+    m[0, 2] += qx - cx
+    m[1, 2] += qy - cy
+    return m, float(zoom)
+
+
+def _write_mp4(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    from fractions import Fraction
+
+    import av
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    with av.open(str(tmp), mode="w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=Fraction(fps, 1))
+        s.width, s.height, s.pix_fmt = CLIP_SIZE[0], CLIP_SIZE[1], "yuv420p"
+        s.options = {"crf": "20", "preset": "veryfast"}
+        for f in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    tmp.replace(path)
+
+
+def motion_clips(out: Path) -> list[MotionClip]:
+    """Known-motion clips from the GT images in ``shared/data/images``, one per image.
+
+    A virtual camera pans, zooms and rotates over the image (:func:`_camera`); the GT
+    keypoints of the image's main person (largest annotation with >= 10 labelled
+    joints) go through the same per-frame affine. Clips alternate 30 fps x 90 frames
+    and 25 fps x 75 frames (3 s), 640 x 480. Files already in ``out`` (same name) are
+    reused: the clips are deterministic.
+
+    Args:
+        out: Folder for ``<name>.mp4`` (a temp or cache folder, never the repository).
+    """
+    import cv2
+
+    out.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for seed, (name, g, kp, vis) in enumerate(_main_people()):
+        fps, n = (30, 90) if seed % 2 == 0 else (25, 75)
+        video = out / f"{name}.mp4"
+        cams = [_camera(i / fps, n / fps, seed, g.box) for i in range(n)]
+        if not video.is_file():
+            img = read_rgb(g.image)
+            _write_mp4(video, [cv2.warpAffine(img, m, CLIP_SIZE, flags=cv2.INTER_LINEAR,
+                                              borderValue=(96, 96, 96)) for m, _ in cams], fps)
+        gt = np.stack([kp @ m[:, :2].T + m[:, 2] for m, _ in cams])
+        inside = ((gt >= 0) & (gt < np.array(CLIP_SIZE))).all(axis=-1)
+        norm = np.array([z for _, z in cams]) * max(g.box[2] - g.box[0], g.box[3] - g.box[1])
+        clips.append(MotionClip(name, video, fps, gt, vis[None] & inside, norm))
+    return clips

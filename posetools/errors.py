@@ -9,6 +9,8 @@ self-explanatory::
 
 from __future__ import annotations
 
+import errno
+
 
 class PosetoolsError(Exception):
     """Base class of every error raised by posetools.
@@ -140,12 +142,48 @@ class StoreError(PosetoolsError):
     """An artifact file is corrupt, incomplete or has an unexpected layout."""
 
 
+class WriteError(StoreError):
+    """Writing an output file failed (an I/O error of the output folder's filesystem)."""
+
+
+class DiskFullError(WriteError):
+    """The output filesystem is full (or over quota): free space and run again."""
+
+
+class OutputFolderError(PosetoolsError):
+    """The output folder cannot be used.
+
+    It is not a folder, not writable, or not a posetools output (no ledger) where one
+    is required.
+    """
+
+
+class RunInterrupted(PosetoolsError):
+    """The run was asked to stop (SIGTERM, SIGINT); the video in progress stays pending."""
+
+
 class WorkerCrashedError(PosetoolsError):
     """The worker process died while processing the video (killed, OOM, segfault)."""
 
 
 class LedgerError(PosetoolsError):
-    """The run ledger cannot be read or written."""
+    """The run ledger cannot be read or written (corrupt file, full disk, read-only)."""
+
+
+def io_error(err: Exception, what: str) -> WriteError:
+    """The :class:`WriteError` (or :class:`DiskFullError`) for an I/O failure while ``what``.
+
+    h5py and sqlite report a full disk in their own words; both are recognized.
+    """
+    text = str(err)
+    full = (getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+            or "No space left on device" in text or "errno = 28" in text
+            or "disk is full" in text or "Disk quota exceeded" in text)
+    if full:
+        return DiskFullError(f"no space left on the output device while {what}: free space "
+                             "and run again (finished videos are kept)")
+    reason = getattr(err, "strerror", None) or (text.splitlines() or [type(err).__name__])[0]
+    return WriteError(f"I/O error while {what}: {reason}")
 
 
 def check_shape(name: str, arr, shape: tuple, *, stage: str | None = None) -> None:

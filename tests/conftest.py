@@ -20,6 +20,16 @@ ALL_VIDEOS = (
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` run only when ``-m`` asks for them (``pytest -m slow``)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: runs with -m slow (the CI runs the reduced count)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared test-media folder (fails loudly if absent: CI always has it)."""

@@ -27,7 +27,8 @@ frame ``t`` and the experts ``k`` that have the joint (its *candidates*):
   ``C = 0``.
 * **Gap filling** (optional, ``max_gap > 0``). For each joint, a run of at most
   ``max_gap`` rows where the joint is not usable (frame invalid or joint
-  missing), with usable rows on both sides, is filled by linear interpolation of
+  missing), with usable rows on both sides and no track restart between them
+  (``restart``), is filled by linear interpolation of
   coordinates and scores in frame position; filled joints are flagged in
   ``filled``, their ``source_expert`` is -1, a frame with a filled joint becomes
   valid, and its confidence is left as measured (not interpolated).
@@ -99,7 +100,8 @@ def ssta_aggregate(
         ran: ``(M, T) bool`` whether expert ``k`` ran on row ``t`` (frame strides);
             default all True. Rows where no expert ran are skipped by the recursion.
         restart: ``(T,) bool`` rows where the track restarts (first-frame rule
-            for every joint), e.g. where the reference track id changes.
+            for every joint; gap filling never crosses one), e.g. where the
+            reference track id changes.
         frame_pos: ``(T,)`` frame positions used as interpolation abscissa by gap
             filling (default ``arange(T)``).
 
@@ -141,11 +143,10 @@ def ssta_aggregate(
     rs = np.zeros(active.size, dtype=bool)
     if active.size:
         rs[0] = True
-    if restart is not None:
-        rst = np.asarray(restart, dtype=bool)
-        if rst.shape != (t,):
-            raise ShapeError(f"ssta_aggregate: restart must be ({t},), got {rst.shape}")
-        rs |= rst[active]
+    rst = np.zeros(t, dtype=bool) if restart is None else np.asarray(restart, dtype=bool)
+    if rst.shape != (t,):
+        raise ShapeError(f"ssta_aggregate: restart must be ({t},), got {rst.shape}")
+    rs |= rst[active]
 
     sel = follow_tables(selection_tables(px, py, ca, rs))  # (R, K) in 0..M
     has = sel < m
@@ -183,7 +184,8 @@ def ssta_aggregate(
             frame_pos, dtype=np.float64)
         if pos.shape != (t,):
             raise ShapeError(f"ssta_aggregate: frame_pos must be ({t},), got {pos.shape}")
-        filled = fill_gaps(kp_out, sc_out, valid_out[:, None] & (sc_out > 0), pos, cfg.max_gap)
+        filled = fill_gaps(kp_out, sc_out, valid_out[:, None] & (sc_out > 0), pos, cfg.max_gap,
+                           rst)
         src_out[filled] = -1
         valid_out |= filled.any(axis=-1)
     return SSTAResult(

@@ -119,9 +119,10 @@ def ssta_aggregate_video(
     out_conf = np.zeros((t, p), np.float32)
     out_valid = np.zeros((t, p), bool)
     out_filled = np.zeros((t, p, k), bool)
+    restarts = track_restarts(tids)
     for j in range(p):
         res = ssta_aggregate(x[:, :, j], sc[:, :, j], cfg, ran=ran,
-                             restart=_track_restarts(tids[:, j]), frame_pos=frame_pos)
+                             restart=restarts[:, j], frame_pos=frame_pos)
         out_kp[:, j] = res.keypoints
         out_sc[:, j] = res.scores
         out_src[:, j] = res.source_expert
@@ -131,13 +132,28 @@ def ssta_aggregate_video(
     return VideoAggregate(out_kp, out_sc, out_src, out_conf, out_valid, out_filled, tids, matched)
 
 
-def _track_restarts(tid: np.ndarray) -> np.ndarray:
-    """Rows whose id (>= 0) differs from the last id >= 0 seen before them."""
-    t = tid.shape[0]
-    rows = np.arange(t)
-    last_row = np.maximum.accumulate(np.where(tid >= 0, rows, -1))
-    prev_row = np.concatenate([[-1], last_row[:-1]]) if t else last_row
-    prev_id = np.where(prev_row >= 0, tid[np.maximum(prev_row, 0)], -1)
+def track_restarts(track_ids: np.ndarray) -> np.ndarray:
+    """Rows where a slot's track restarts: the one definition of a restart.
+
+    A row restarts its slot when its id is set (``>= 0``) and differs from the last
+    set id before it along axis 0; rows with id -1 never restart by themselves. SST-A
+    applies the first-frame rule there, and neither its gap filling nor the temporal
+    refinement (:mod:`posetools.temporal`) ever crosses one.
+
+    Args:
+        track_ids: ``(T, ...) int`` track ids along axis 0, -1 = not set.
+
+    Returns:
+        ``(T, ...) bool``.
+    """
+    tid = np.asarray(track_ids)
+    if tid.shape[0] == 0:
+        return np.zeros(tid.shape, bool)
+    rows = np.arange(tid.shape[0]).reshape(-1, *([1] * (tid.ndim - 1)))
+    last_row = np.maximum.accumulate(np.where(tid >= 0, rows, -1), axis=0)
+    prev_row = np.concatenate([np.full((1, *tid.shape[1:]), -1), last_row[:-1]], axis=0)
+    prev_id = np.where(prev_row >= 0,
+                       np.take_along_axis(tid, np.maximum(prev_row, 0), axis=0), -1)
     return (tid >= 0) & (prev_id >= 0) & (tid != prev_id)
 
 

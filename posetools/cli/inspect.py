@@ -28,10 +28,11 @@ def status_cmd(out, manifest, data_root, failures):
         if manifest:
             ids = [e.video_id for e in load_manifest(manifest, data_root=data_root,
                                                      check_files=False)]
-        ledger = Ledger(out)
+        ledger = Ledger(out, readonly=True)
+        summ = ledger.summary(ids)
+        rows = ledger.rows() if failures else []
     except PosetoolsError as e:
         fail(e)
-    summ = ledger.summary(ids)
     if not summ:
         click.echo(f"no ledger entries in {out}")
         return
@@ -41,9 +42,10 @@ def status_cmd(out, manifest, data_root, failures):
         c = summ[st]
         click.echo(f"{st:<10}" + "".join(f"{c.get(s, 0):>11}" for s in STATES)
                    + f"{sum(c.values()):>8}")
+    wanted = None if ids is None else set(ids)
     if failures:
-        for r in ledger.rows():
-            if ids is not None and r.video_id not in ids:
+        for r in rows:
+            if wanted is not None and r.video_id not in wanted:
                 continue
             if r.state == "failed":
                 click.echo(f"FAILED  {r.stage}/{r.video_id}: {r.error_class}: "
@@ -56,29 +58,27 @@ def status_cmd(out, manifest, data_root, failures):
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, exists=True))
 @click.option("--rehash/--no-rehash", default=True, show_default=True,
               help="Rehash every input video fully and flag changed inputs.")
-def verify_cmd(out, rehash):
-    """Re-check every committed file: opens and reads it, fingerprint, file sha256, input hash."""
+@click.option("--repair", is_flag=True,
+              help="Mark every bad artifact pending, so the next run recomputes it.")
+def verify_cmd(out, rehash, repair):
+    """Re-check every committed file: opens and reads it, fingerprint, file sha256, input hash.
+
+    Read-only (works on a read-only OUT) unless --repair is given.
+    """
     from ..io.files import file_sha256
     from ..io.store import artifact_path, check_artifact
     from ..run.ledger import Ledger
 
-    ledger = Ledger(out)
-    bad = 0
-    rows = [r for r in ledger.rows() if r.state == "committed"]
+    try:
+        ledger = Ledger(out, readonly=not repair)
+        rows = [r for r in ledger.rows() if r.state == "committed"]
+    except PosetoolsError as e:
+        fail(e)
+    bad = []
     hashed: dict[str, str] = {}
     for r in rows:
-        path = artifact_path(out, r.stage, r.video_id)
-        problem = None
-        if not path.is_file():
-            problem = "file missing"
-        else:
-            try:
-                check_artifact(path, r.fingerprint)
-            except PosetoolsError as e:
-                problem = e.message
-            want = (r.detail or {}).get("artifact_sha256")
-            if problem is None and want and file_sha256(path) != want:
-                problem = "file content changed since commit (sha256 mismatch)"
+        problem = _artifact_problem(artifact_path(out, r.stage, r.video_id), r, check_artifact,
+                                    file_sha256)
         if problem is None and rehash and r.input_hash:
             src = (r.detail or {}).get("video_path")
             if src and Path(src).is_file():
@@ -87,11 +87,39 @@ def verify_cmd(out, rehash):
                 if hashed[src] != r.input_hash:
                     problem = f"input video changed since commit: {src}"
         if problem:
-            bad += 1
+            bad.append(r)
             click.secho(f"BAD {r.stage}/{r.video_id}: {problem}", fg="red")
-    click.echo(f"verified {len(rows)} committed artifact(s): {len(rows) - bad} ok, {bad} bad")
-    if bad:
+            if repair:
+                try:
+                    ledger.pending(r.stage, r.video_id, fingerprint=None,
+                                   input_hash=r.input_hash, message=f"verify: {problem}")
+                except PosetoolsError as e:
+                    fail(e)
+    click.echo(f"verified {len(rows)} committed artifact(s): {len(rows) - len(bad)} ok, "
+               f"{len(bad)} bad")
+    if bad and repair:
+        click.echo(f"marked {len(bad)} artifact(s) pending: run the pipeline again to "
+                   "recompute them")
+    elif bad:
+        click.echo("run `posetools verify --repair` then the pipeline again to recompute them")
         sys.exit(1)
+
+
+def _artifact_problem(path: Path, row, check_artifact, file_sha256) -> str | None:
+    """What is wrong with a committed artifact, or ``None``."""
+    if not path.is_file():
+        return "file missing"
+    try:
+        check_artifact(path, row.fingerprint)
+    except PosetoolsError as e:
+        return e.message
+    want = (row.detail or {}).get("artifact_sha256")
+    try:
+        if want and file_sha256(path) != want:
+            return "file content changed since commit (sha256 mismatch)"
+    except OSError as e:
+        return f"cannot read it: {e.strerror or e}"
+    return None
 
 
 @click.command("inspect")

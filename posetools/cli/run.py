@@ -45,25 +45,40 @@ def _run_options(f):
 
 def execute(pipeline, manifest, videos, out, data_root, workers, only, split, force,
             allow_failures, no_progress, stages, executor="local", ray_address=None) -> None:
-    """Load the pipeline and the manifest, run ``stages``, print the report, exit."""
-    from ..config.presets import resolve_pipeline
-    from ..config.schema import load_pipeline
-    from ..run.runner import Runner, format_reports
-    from ..run.work import RunOptions
+    """Load the pipeline and the manifest, run ``stages``, print the report, exit.
 
-    try:
-        cfg = load_pipeline(resolve_pipeline(pipeline))
-        entries = select_entries(manifest, videos, data_root, only, split)
-        if stages is None:
-            stages = list(cfg.stages)
-        t0 = time.perf_counter()
-        runner = Runner(cfg, out, RunOptions(workers=workers, force=force,
-                                             progress=not no_progress, executor=executor,
-                                             ray_address=ray_address))
-        reports = runner.run(entries, stages)
-    except PosetoolsError as e:
-        fail(e)
+    SIGTERM / SIGINT stop the run cleanly (see :mod:`posetools.run.stop`): the exit code
+    is then 143 / 130 and one line says what was kept.
+    """
+    from ..run.stop import StopFlag, handle_stop_signals
+
+    stop = StopFlag()
+    t0 = time.perf_counter()
+    with handle_stop_signals(stop):  # first: a Ctrl-C while the rest imports stops cleanly
+        from ..config.presets import resolve_pipeline
+        from ..config.schema import load_pipeline
+        from ..run.runner import Runner, format_reports
+        from ..run.work import RunOptions
+
+        try:
+            cfg = load_pipeline(resolve_pipeline(pipeline))
+            entries = select_entries(manifest, videos, data_root, only, split)
+            if stages is None:
+                stages = list(cfg.stages)
+            runner = Runner(cfg, out, RunOptions(workers=workers, force=force,
+                                                 progress=not no_progress, executor=executor,
+                                                 ray_address=ray_address), stop)
+            reports = runner.run(entries, stages)
+        except PosetoolsError as e:
+            fail(e)
     click.echo(format_reports(reports))
+    if stop.is_set():
+        left = sum(len(r.interrupted) + len(r.not_started) for r in reports)
+        kept = sum(len(r.committed) for r in reports)
+        click.secho(f"stopped by {stop.name}: {kept} artifact(s) committed in this run are "
+                    f"kept, {left} video(s) left pending; run the same command again to "
+                    "continue", fg="yellow", err=True)
+        sys.exit(stop.exit_code)
     n_failed = sum(len(r.failed) for r in reports)
     click.echo(f"{len(entries)} video(s), {time.perf_counter() - t0:.1f} s; outputs in {out}")
     if n_failed and not allow_failures:

@@ -1,15 +1,16 @@
-"""Options of the pure algorithms: tracking, SST-A and pose normalization.
+"""Options of the pure algorithms: tracking, SST-A, temporal refinement, normalization.
 
 Pure data with validation (frozen dataclasses; ``__post_init__`` raises
 ``ValueError("field: problem")``, which :func:`~posetools.config.loader.from_dict`
 reports with the dotted path). The algorithms themselves live in
-:mod:`posetools.track`, :mod:`posetools.aggregate` and :mod:`posetools.normalize`.
+:mod:`posetools.track`, :mod:`posetools.aggregate`, :mod:`posetools.temporal` and
+:mod:`posetools.normalize`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, fields, replace
+from typing import Literal, get_args, get_type_hints
 
 from ..errors import ConfigError
 from ..skeletons import get_layout
@@ -30,6 +31,9 @@ ConfidenceJoints = Literal["all", "limbs"]
 Normalizer = Literal["head_neck", "shoulder_width"]
 LowConfidence = Literal["invalid", "zero_confidence"]
 MatchMetric = Literal["oks", "iou"]
+OutlierTest = Literal["none", "hampel"]
+GapMethod = Literal["linear", "pchip"]
+Smoother = Literal["none", "one_euro", "savgol", "butterworth", "gaussian"]
 
 
 def _checked(field: str, fn, *args):
@@ -173,3 +177,83 @@ class PoseNormConfig:
         if self.scale == "torso":
             _checked("scale", shoulders_def, lay)
             _checked("scale", hips_def, lay)
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Options of the temporal refinement of each person track (outliers -> gaps -> smoothing).
+
+    Lengths in *samples* count rows of the pose axis (with a frame stride of 5 one
+    sample is 5 video frames); durations are in seconds and frequencies in Hz of real
+    time (the frame axis ``pts``), so a setting means the same at 25 fps, 30 fps or
+    every 5th frame. Sizes are fractions of the *person size* (median ``max(w, h)`` of
+    the keypoint box over the track piece). Rules: ``docs/aggregation.md``.
+
+    Attributes:
+        outliers: ``"hampel"``: motion-compensated Hampel identifier on each joint's
+            positions; ``"none"``: no Hampel test (the spike test is ``max_speed``).
+        hampel_window_s: Hampel window in seconds: ``2 floor(w / (2 dt)) + 1`` samples
+            (7 at 25 and 30 fps); the test is skipped when that is fewer than 5
+            (a frame stride of 2 or more at 30 fps).
+        hampel_sigmas: Hampel threshold in robust standard deviations (1.4826 MAD).
+        hampel_min_dev: Deviations up to this fraction of the person size are never
+            outliers (keeps a still, clean joint from being rejected for pixel noise).
+        max_speed: Spike test: an interior sample reached and left faster than this
+            many person sizes per second, in opposite directions, is rejected (0 = off).
+        max_gap_s: Longest hole that gap repair fills and that a segment (the unit
+            every filter runs on) may span, in seconds of missing samples: holes of up
+            to ``floor(max_gap_s / dt)`` missing samples (4 frames at 30 fps, 3 at
+            25 fps, none at every 5th frame of 30 fps; 0 = no filling).
+        gap_method: ``"linear"`` or ``"pchip"`` (shape-preserving cubic) in time.
+        filled_score_factor: A filled joint's score is its interpolated score times this.
+        smoother: ``"none"``, ``"one_euro"`` (causal), ``"savgol"``, ``"butterworth"``
+            (zero-phase) or ``"gaussian"``.
+        cutoff_hz: Butterworth cutoff in Hz (amplitude gain 0.5 of the zero-phase filter).
+        butter_order: Order of the zero-phase Butterworth response (even; the filter
+            designed is half of it, run forward and backward).
+        savgol_window_s: Savitzky-Golay window in seconds.
+        savgol_polyorder: Savitzky-Golay polynomial degree.
+        gaussian_sigma_s: Gaussian kernel sigma in seconds.
+        one_euro_min_cutoff: One-Euro cutoff at rest, Hz.
+        one_euro_beta: One-Euro cutoff increase per (person size / s) of speed.
+        one_euro_d_cutoff: One-Euro cutoff of the speed estimate, Hz.
+        min_segment: Segments with fewer samples are left unsmoothed (>= 2).
+    """
+
+    outliers: OutlierTest = "hampel"
+    hampel_window_s: float = 0.25
+    hampel_sigmas: float = 3.0
+    hampel_min_dev: float = 0.1
+    max_speed: float = 5.0
+    max_gap_s: float = 0.15
+    gap_method: GapMethod = "pchip"
+    filled_score_factor: float = 0.5
+    smoother: Smoother = "butterworth"
+    cutoff_hz: float = 5.0
+    butter_order: int = 4
+    savgol_window_s: float = 0.3
+    savgol_polyorder: int = 2
+    gaussian_sigma_s: float = 0.04
+    one_euro_min_cutoff: float = 1.0
+    one_euro_beta: float = 1.0
+    one_euro_d_cutoff: float = 1.0
+    min_segment: int = 3
+
+    def __post_init__(self) -> None:
+        hints = get_type_hints(RefineConfig)
+        for f in fields(self):  # Literal fields, also when built in Python (not from YAML)
+            allowed = get_args(hints[f.name])
+            if allowed and all(isinstance(a, str) for a in allowed):
+                require(getattr(self, f.name) in allowed,
+                        f"{f.name}: must be one of {', '.join(allowed)}")
+        for f in ("hampel_window_s", "hampel_sigmas", "cutoff_hz", "savgol_window_s",
+                  "gaussian_sigma_s", "one_euro_min_cutoff", "one_euro_d_cutoff"):
+            require(getattr(self, f) > 0, f"{f}: must be > 0")
+        for f in ("hampel_min_dev", "max_gap_s", "one_euro_beta"):
+            require(getattr(self, f) >= 0, f"{f}: must be >= 0")
+        require(self.max_speed >= 0, "max_speed: must be >= 0 (0 = off)")
+        require(0.0 < self.filled_score_factor <= 1.0, "filled_score_factor: must be in (0, 1]")
+        require(self.butter_order >= 2 and self.butter_order % 2 == 0,
+                "butter_order: must be an even integer >= 2")
+        require(self.savgol_polyorder >= 0, "savgol_polyorder: must be >= 0")
+        require(self.min_segment >= 2, "min_segment: must be >= 2")

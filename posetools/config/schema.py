@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ..errors import ConfigError
-from .algorithms import PoseNormConfig, SSTAConfig, TrackConfig
+from .algorithms import PoseNormConfig, RefineConfig, SSTAConfig, TrackConfig
 from .loader import from_dict, load_yaml, require, runtime, to_dict
 from .models import DetectorConfig, ExpertConfig
 
@@ -103,9 +103,9 @@ class EstimateConfig:
 
 @dataclass(frozen=True)
 class AggregateConfig(SSTAConfig):
-    """Options of the ``aggregate`` stage: the SST-A options plus the reference expert.
+    """Options of the ``aggregate`` stage: SST-A, the reference expert, the refinement.
 
-    Every :class:`~posetools.ssta.SSTAConfig` field (defaults: the thesis).
+    Every :class:`~posetools.config.algorithms.SSTAConfig` field (defaults: the thesis).
 
     The reference script's choices are ``{gamma: 0.06, confidence_joints: limbs,
     normalizer: shoulder_width, low_confidence: zero_confidence}``.
@@ -113,9 +113,13 @@ class AggregateConfig(SSTAConfig):
     Attributes:
         reference_expert: Name of the expert whose instance slots define the
             tracks; ``None``: the one with the most instances (ties: first listed).
+        refine: Temporal refinement of each track after SST-A
+            (:class:`~posetools.config.algorithms.RefineConfig`; ``{}`` in YAML = its
+            defaults); ``None``: off, the artifact holds SST-A's output only.
     """
 
     reference_expert: str | None = None
+    refine: RefineConfig | None = None
 
 
 @dataclass(frozen=True)

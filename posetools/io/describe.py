@@ -10,7 +10,7 @@ import hdf5plugin  # noqa: F401  (filters for compressed datasets)
 import numpy as np
 
 from ..errors import StoreError
-from .store import PROVENANCE_ATTRS, text
+from .store import is_provenance, text
 
 _SHOW_ATTRS = ("stage", "stage_version", "video_id", "fingerprint", "posetools_version",
                "created_utc", "complete")
@@ -43,7 +43,7 @@ def describe(path: str | Path) -> str:
             lines.append("  params:")
             for k, v in params.items():
                 lines.append(f"    {k}: {_fmt_attr(json.dumps(v))}")
-        other = [k for k in a if k not in PROVENANCE_ATTRS]
+        other = [k for k in a if not is_provenance(k)]
         if other:
             lines.append("  attrs:")
             for k in other:

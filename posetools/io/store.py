@@ -15,11 +15,12 @@ artifact layout uses: strings (:func:`write_strings`, :func:`read_strings`,
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,24 @@ import hdf5plugin  # noqa: F401  (registers the zstd/blosc filters for readers a
 import numpy as np
 
 from .. import __version__
-from ..errors import StoreError
+from ..errors import RunInterrupted, StoreError, io_error
 from .files import fsync_dir
 
 TMP_MARK = ".h5.tmp-"
 
 PROVENANCE_ATTRS = ("stage", "stage_version", "fingerprint", "video_id", "posetools_version",
-                    "params_json", "library_versions_json", "created_utc", "complete")
-"""Root attributes the store writes on every artifact (in this order), after the stage's own."""
+                    "params_json", "library_versions_json", "complete")
+"""Root attributes the store writes on every artifact (in this order), after the stage's own.
+
+No wall-clock time is stored in an artifact (identical inputs give identical bytes);
+when a video was committed is in the ledger. ``created_utc``, written by posetools
+0.1.0, is still recognized as provenance when reading old files."""
+
+
+
+def is_provenance(attr: str) -> bool:
+    """Whether a root attribute is the store's (current or from older versions)."""
+    return attr in PROVENANCE_ATTRS or attr == "created_utc"
 
 
 def artifact_path(out: str | Path, stage: str, video_id: str) -> Path:
@@ -57,6 +68,29 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What :func:`atomic_h5` put under the final name.
+
+    Attributes:
+        sha256: Content hash of the file (what ``posetools verify`` checks).
+        size: File size in bytes (what the next run checks cheaply).
+        mtime_ns: Modification time of the file in ns (likewise).
+    """
+
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+class AtomicH5:
+    """The open artifact of an :func:`atomic_h5` block; :attr:`committed` is set on success."""
+
+    def __init__(self, fh: h5py.File) -> None:
+        self.file = fh
+        self.committed: Committed | None = None
+
+
 @contextlib.contextmanager
 def atomic_h5(
     final: str | Path,
@@ -66,28 +100,40 @@ def atomic_h5(
     fingerprint: str,
     video_id: str,
     params: dict[str, Any],
-) -> Iterator[h5py.File]:
+    may_commit: Callable[[], bool] | None = None,
+) -> Iterator[AtomicH5]:
     """Write an HDF5 artifact atomically.
 
-    Yields an open, writable :class:`h5py.File` on a temp path. When the block
-    exits normally the standard attributes are set, the file is closed, fsynced
-    and renamed onto ``final``; on an exception the temp file is removed and
-    nothing appears under ``final``.
+    The artifact is assembled **in memory** (HDF5's core driver): HDF5 itself never
+    writes to the output filesystem, so a full disk cannot leave it in a broken state.
+    When the block exits normally the provenance attributes are set, the file image is
+    written to a temp file next to ``final`` with plain I/O, fsynced, renamed onto
+    ``final`` and the folder fsynced. On any error the temp file is removed and
+    nothing appears under ``final``; an ``OSError`` becomes a
+    :class:`~posetools.errors.WriteError` (:class:`~posetools.errors.DiskFullError`
+    when the disk is full).
 
     Args:
         final: Final artifact path (``OUT/<stage>/<video_id>.h5``).
         stage: Stage name.
         stage_version: Stage version string (part of the fingerprint).
-        fingerprint: Fingerprint of this result (see :mod:`posetools.hashing`).
+        fingerprint: Fingerprint of this result (see :mod:`posetools.run.hashing`).
         video_id: Manifest id.
         params: Semantic parameters, stored as JSON.
+        may_commit: Asked right before the rename; when it returns False (the run that
+            started this write has ended) nothing is committed and
+            :class:`~posetools.errors.RunInterrupted` is raised.
+
+    Yields:
+        An :class:`AtomicH5` whose ``file`` is the writable artifact; after the block,
+        its ``committed`` describes the file on disk.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.stem}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
-    fh = h5py.File(tmp, "w", libver=("v110", "latest"))
+    name = f".{final.stem}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    fh = h5py.File(name, "w", libver=("v110", "latest"), driver="core", backing_store=False)
+    handle = AtomicH5(fh)
     try:
-        yield fh
+        yield handle
         a = fh.attrs
         a["stage"] = stage
         a["stage_version"] = stage_version
@@ -96,20 +142,40 @@ def atomic_h5(
         a["posetools_version"] = __version__
         a["params_json"] = json.dumps(params, sort_keys=True, default=str)
         a["library_versions_json"] = json.dumps(library_versions(), sort_keys=True)
-        a["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
         a["complete"] = True
         fh.flush()
-        fh.close()
-        with open(tmp, "rb+") as raw:
-            os.fsync(raw.fileno())
-        os.replace(tmp, final)
-        fsync_dir(final.parent)
-    except BaseException:
+        image = fh.id.get_file_image()
+    finally:
         with contextlib.suppress(Exception):
             fh.close()
+    handle.committed = _commit_image(final, name, image, may_commit)
+
+
+def _commit_image(final: Path, tmp_name: str, image: bytes,
+                  may_commit: Callable[[], bool] | None) -> Committed:
+    tmp = final.parent / tmp_name
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as raw:
+            raw.write(image)
+            raw.flush()
+            os.fsync(raw.fileno())
+        if may_commit is not None and not may_commit():
+            raise RunInterrupted(f"{final.name}: the run that started this write has ended; "
+                                 "not committing")
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+        st = os.stat(final)
+    except OSError as e:
+        raise io_error(e, f"writing {final}") from None
+    finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
+    return Committed(hashlib.sha256(image).hexdigest(), st.st_size, st.st_mtime_ns)
+
+
+_STALE = (f"*/.*{TMP_MARK}*", "logs/*/.*.tmp-*", ".posetools/.*.tmp-*")
+"""Where writers that died can leave temp files: artifacts, logs, run bookkeeping."""
 
 
 def remove_stale_temps(out: str | Path) -> list[Path]:
@@ -118,10 +184,11 @@ def remove_stale_temps(out: str | Path) -> list[Path]:
     root = Path(out)
     if not root.exists():
         return removed
-    for p in root.glob(f"*/.*{TMP_MARK}*"):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-            removed.append(p)
+    for pattern in _STALE:
+        for p in root.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
     return removed
 
 

@@ -8,12 +8,20 @@
 
 The runner plans, fingerprints and records; an executor only turns
 :class:`~posetools.run.work.WorkItem` s into :class:`~posetools.run.work.Outcome` s.
+Every executor honours the run's :class:`~posetools.run.stop.StopFlag`: once it is
+set, nothing new starts, the videos in progress are abandoned at a frame boundary
+(interrupted outcomes, nothing written) and workers that do not stop in time are
+killed (:mod:`posetools.run.stop`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
 import queue
+import signal
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +31,14 @@ from typing import Any, Protocol
 from ..config.schema import PipelineConfig
 from ..errors import WorkerCrashedError
 from ..io.store import remove_stale_temps
+from .stop import (
+    GRACE_S,
+    StopFlag,
+    checked_progress,
+    init_worker_process,
+    stop_signals_blocked,
+    worker_stop_flag,
+)
 from .work import Outcome, WorkItem
 from .worker import model_checksum, process_one
 
@@ -49,16 +65,26 @@ class Executor(Protocol):
 
 
 class InlineExecutor:
-    """Run every item in this process."""
+    """Run every item in this process.
+
+    Args:
+        stop: The run's stop flag.
+    """
+
+    def __init__(self, stop: StopFlag | None = None) -> None:
+        self.stop = stop or StopFlag()
 
     def model_checksum(self, stage_name: str, pipeline: PipelineConfig) -> str:
         """Computed in this process."""
         return model_checksum(stage_name, pipeline)
 
     def run(self, stage_name, pipeline, items, params, on_outcome, progress) -> None:
-        """One after the other."""
+        """One after the other, until the stop flag is set."""
+        report = checked_progress(progress, self.stop)
         for item in items:
-            on_outcome(item, process_one(stage_name, pipeline, item, params, progress))
+            if self.stop.is_set():
+                return
+            on_outcome(item, process_one(stage_name, pipeline, item, params, report))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -68,9 +94,13 @@ class InlineExecutor:
 _PROGRESS_Q: Any = None
 
 
-def _init_worker(q: Any) -> None:
-    global _PROGRESS_Q
-    _PROGRESS_Q = q
+_STARTED: Any = None
+
+
+def _init_worker(q: Any, started: Any, parent_pid: int) -> None:
+    global _PROGRESS_Q, _STARTED
+    _PROGRESS_Q, _STARTED = q, started
+    init_worker_process(parent_pid)
 
 
 def _queue_progress(n: int) -> None:
@@ -80,7 +110,14 @@ def _queue_progress(n: int) -> None:
 
 def _pool_process_one(stage_name: str, pipeline: PipelineConfig, item: WorkItem,
                       params: dict[str, Any]) -> Outcome:
-    return process_one(stage_name, pipeline, item, params, _queue_progress)
+    report = checked_progress(_queue_progress, worker_stop_flag())
+    return process_one(stage_name, pipeline, item, params, report)
+
+
+def _started() -> int:
+    """Wait until every worker of the pool runs one of these (so all are started)."""
+    _STARTED.wait(timeout=120)
+    return os.getpid()
 
 
 def _drain(q, progress: Callable[[int], None]) -> None:
@@ -94,18 +131,44 @@ def _drain(q, progress: Callable[[int], None]) -> None:
 
 
 class _Pool:
-    """A ``spawn`` process pool and its progress queue."""
+    """A ``spawn`` process pool, its progress queue and its workers' pids.
+
+    All ``n`` workers are started at once with SIGTERM/SIGINT blocked, so a signal
+    during their interpreter start-up stays pending until each worker has installed
+    its own handling (:func:`~posetools.run.stop.init_worker_process`).
+    """
 
     def __init__(self, n: int) -> None:
         # spawn: no inherited h5py handles, threads or CUDA state from the parent.
         ctx = mp.get_context("spawn")
         self.n = n
         self.queue = ctx.Queue()
-        self.ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                                      initargs=(self.queue,))
+        with stop_signals_blocked():
+            self.ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx,
+                                          initializer=_init_worker,
+                                          initargs=(self.queue, ctx.Barrier(n), os.getpid()))
+            # n tasks that wait for each other: every worker starts now, signals blocked
+            starts = [self.ex.submit(_started) for _ in range(n)]
+            self.pids = {f.result() for f in starts}
+        self._killed = False
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to every worker."""
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
 
     def shutdown(self) -> None:
-        self.ex.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool after the running items (no-op once killed)."""
+        if not self._killed:
+            self.ex.shutdown(wait=True, cancel_futures=True)
+
+    def kill(self) -> None:
+        """Kill the workers now and abandon whatever they were doing."""
+        self._killed = True
+        self.signal(signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.ex.shutdown(wait=False, cancel_futures=True)
 
 
 class PoolExecutor:
@@ -115,16 +178,19 @@ class PoolExecutor:
         workers: Pool size.
         out: The output folder (stale temp files of dead workers are removed there).
         max_retries_on_crash: Times a video is retried after its worker died.
+        stop: The run's stop flag.
 
     Raises:
-        BrokenProcessPool: From :meth:`model_checksum` when the pool cannot start.
+        BrokenProcessPool: When the pool cannot start (also from :meth:`model_checksum`).
     """
 
-    def __init__(self, workers: int, out: Path, max_retries_on_crash: int = 1) -> None:
+    def __init__(self, workers: int, out: Path, max_retries_on_crash: int = 1,
+                 stop: StopFlag | None = None) -> None:
         self.out = out
         self.max_retries_on_crash = max_retries_on_crash
-        self._pool: _Pool | None = _Pool(workers)
+        self.stop = stop or StopFlag()
         self._n = workers
+        self._pool: _Pool | None = _Pool(workers)
 
     def model_checksum(self, stage_name: str, pipeline: PipelineConfig) -> str:
         """Computed by a pool worker.
@@ -143,13 +209,13 @@ class PoolExecutor:
         """Keep ``2 x workers`` items in flight; retry the items of a broken pool."""
         attempts: dict[str, int] = {}
         todo = list(items)
-        while todo:
+        while todo and not self.stop.is_set():
             pool = self._pool or _Pool(self._n)
             self._pool = None
             inflight: dict[Future, WorkItem] = {}
             broken: list[WorkItem] = []
             try:
-                while todo or inflight:
+                while (todo or inflight) and not self.stop.is_set():
                     while todo and len(inflight) < 2 * pool.n:
                         item = todo.pop(0)
                         fut = pool.ex.submit(_pool_process_one, stage_name, pipeline, item,
@@ -157,18 +223,14 @@ class PoolExecutor:
                         inflight[fut] = item
                     done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
                     _drain(pool.queue, progress)
-                    for fut in done:
-                        item = inflight.pop(fut)
-                        try:
-                            res = fut.result()
-                        except BrokenProcessPool:
-                            broken.append(item)
-                            continue
-                        on_outcome(item, res)
+                    broken += self._collect(done, inflight, on_outcome)
                     if broken:
                         broken.extend(inflight.values())
                         inflight.clear()
                         break
+                if self.stop.is_set():
+                    self._stop_pool(pool, inflight, on_outcome, progress)
+                    return
             finally:
                 pool.shutdown()
                 _drain(pool.queue, progress)
@@ -187,6 +249,36 @@ class PoolExecutor:
                                              message=msg, traceback=msg))
                 else:
                     todo.append(item)
+
+    @staticmethod
+    def _collect(done, inflight: dict[Future, WorkItem], on_outcome: OnOutcome) -> list:
+        """Report the finished futures; return the items whose worker died."""
+        broken = []
+        for fut in done:
+            item = inflight.pop(fut)
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                broken.append(item)
+                continue
+            on_outcome(item, res)
+        return broken
+
+    def _stop_pool(self, pool: _Pool, inflight: dict[Future, WorkItem], on_outcome: OnOutcome,
+                   progress: Callable[[int], None]) -> None:
+        """Ask the workers to stop, wait :data:`GRACE_S` for them, then kill them.
+
+        Items finished in the meantime are reported (committed ones stay committed);
+        the others stay pending.
+        """
+        pool.signal(signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_S
+        while inflight and time.monotonic() < deadline:
+            done, _ = wait(list(inflight), timeout=0.1, return_when=FIRST_COMPLETED)
+            _drain(pool.queue, progress)
+            self._collect(done, inflight, on_outcome)
+        if inflight:
+            pool.kill()
 
     def close(self) -> None:
         """Shut the pool down (waits for running items)."""

@@ -15,6 +15,7 @@ Runtime knobs (workers, batch size, device, paths) never enter it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,42 +29,60 @@ from ..io.files import file_sha256
 class HashCache:
     """Persistent ``(path, size, mtime) -> sha256`` cache (single-process use).
 
+    A cache only: if its database cannot be written (full disk) or read (damaged),
+    hashes are computed again and the run goes on.
+
     Args:
         db_path: SQLite file; its folder is created.
     """
 
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.db_path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER,"
-            " mtime_ns INTEGER, sha256 TEXT)"
-        )
-        self._db.commit()
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.db_path)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER,"
+                " mtime_ns INTEGER, sha256 TEXT)"
+            )
+            self._db.commit()
+        except (OSError, sqlite3.Error):
+            self._db = None
 
     def get(self, path: str | Path, *, rehash: bool = False) -> str:
-        """Content hash of ``path``, computed only when size/mtime changed or ``rehash``."""
+        """Content hash of ``path``, computed only when size/mtime changed or ``rehash``.
+
+        Raises:
+            OSError: The file cannot be read.
+        """
         p = str(Path(path).resolve())
         st = os.stat(p)
-        if not rehash:
-            row = self._db.execute(
-                "SELECT sha256 FROM hashes WHERE path=? AND size=? AND mtime_ns=?",
-                (p, st.st_size, st.st_mtime_ns),
-            ).fetchone()
+        if not rehash and self._db is not None:
+            try:
+                row = self._db.execute(
+                    "SELECT sha256 FROM hashes WHERE path=? AND size=? AND mtime_ns=?",
+                    (p, st.st_size, st.st_mtime_ns),
+                ).fetchone()
+            except sqlite3.Error:
+                row = None
             if row:
                 return row[0]
         digest = file_sha256(p)
-        self._db.execute(
-            "INSERT OR REPLACE INTO hashes VALUES (?,?,?,?)",
-            (p, st.st_size, st.st_mtime_ns, digest),
-        )
-        self._db.commit()
+        if self._db is not None:
+            try:
+                self._db.execute("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?)",
+                                 (p, st.st_size, st.st_mtime_ns, digest))
+                self._db.commit()
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
         return digest
 
     def close(self) -> None:
         """Close the database."""
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
 
 def canonical_json(obj: Any) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config.schema import PipelineConfig
 from ..errors import MissingBackendError
+from .stop import StopFlag
 from .work import Outcome, WorkItem
 from .worker import model_checksum, process_one
 
@@ -43,11 +44,15 @@ class RayExecutor:
     Args:
         workers: Actor pool size.
         address: Ray cluster address (``None``: ``RAY_ADDRESS`` or a local cluster).
+        stop: The run's stop flag: once set, no further outcome is recorded and the
+            actors are released (their commits are refused: the run token is gone).
     """
 
-    def __init__(self, workers: int, address: str | None = None) -> None:
+    def __init__(self, workers: int, address: str | None = None,
+                 stop: StopFlag | None = None) -> None:
         self.workers = max(1, workers)
         self.address = address
+        self.stop = stop or StopFlag()
 
     def model_checksum(self, stage_name: str, pipeline: PipelineConfig) -> str:
         """Computed in the driver."""
@@ -78,6 +83,8 @@ class RayExecutor:
         results = ds.map(_StageActor, compute=ray.data.ActorPoolStrategy(size=self.workers),
                          num_cpus=1)
         for row in results.iter_rows():
+            if self.stop.is_set():
+                break
             on_outcome(todo[row["k"]], Outcome.from_dict(json.loads(row["result"])))
 
     def close(self) -> None:

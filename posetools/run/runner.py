@@ -3,15 +3,22 @@
 For each stage and each manifest entry the runner
 
 1. resolves the upstream artifacts the stage reads (an upstream that is not
-   committed makes the video ``skipped`` for this stage, with the reason);
+   committed makes the video ``skipped`` for this stage, with the reason; so does a
+   failed ``probe`` for the stages that decode the same video: a broken file fails
+   once per run);
 2. computes the fingerprint (:func:`posetools.run.hashing.fingerprint`) and skips the
-   video when a committed artifact with that fingerprint exists (unless ``force``);
+   video when a committed artifact with that fingerprint exists, unchanged since its
+   commit (same size and mtime; ``force`` recomputes anyway);
 3. hands the remaining :class:`~posetools.run.work.WorkItem` s to an executor
    (:mod:`posetools.run.executors`: in-process, a ``spawn`` process pool, or Ray),
    which writes through :func:`posetools.io.store.atomic_h5`;
-4. records ``committed`` or ``failed`` (error class, message, traceback file
-   ``OUT/logs/<stage>/<video_id>.txt``) in the ledger. A bad video never stops the
-   batch.
+4. records ``committed`` (with the file's hash, size and mtime) or ``failed`` (error
+   class, message, traceback file ``OUT/logs/<stage>/<video_id>.txt``) in the ledger.
+   A bad video never stops the batch; a stop request leaves the videos in progress
+   ``pending``.
+
+Planning reads the ledger once per stage (not once per video), so a no-op rerun of a
+large dataset costs a few stat calls per video.
 """
 
 from __future__ import annotations
@@ -22,20 +29,23 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from ..config.schema import PipelineConfig
-from ..errors import PosetoolsError
+from ..io.files import atomic_write
 from ..io.manifest import ManifestEntry
-from ..io.store import artifact_path, remove_stale_temps
+from ..io.store import artifact_path
 from ..stages import Stage, build_stage
 from ..stages.base import VideoJob
 from .executors import Executor, InlineExecutor, PoolExecutor
 from .hashing import HashCache, fingerprint
-from .ledger import Ledger
+from .ledger import Ledger, LedgerRow
+from .outdir import OutputFolder
 from .ray import RayExecutor
+from .stop import StopFlag
 from .work import Outcome, RunOptions, StageReport, WorkItem
+
+PROBE = "probe"
 
 
 class Runner:
@@ -45,88 +55,106 @@ class Runner:
         pipeline: The pipeline config.
         out: Output root folder.
         options: Runtime options.
+        stop: Stop flag (set it, e.g. from a signal handler, to stop the run cleanly).
     """
 
     def __init__(self, pipeline: PipelineConfig, out: str | Path,
-                 options: RunOptions | None = None) -> None:
+                 options: RunOptions | None = None, stop: StopFlag | None = None) -> None:
         self.pipeline = pipeline
-        self.out = Path(out).resolve()
+        self.out = Path(out)
         self.options = options or RunOptions()
-        self.out.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.out / ".posetools.lock"))
+        self.stop = stop or StopFlag()
 
     def run(self, entries: Sequence[ManifestEntry],
             stages: Sequence[str] | None = None) -> list[StageReport]:
         """Run ``stages`` (default: the pipeline's) in order over ``entries``.
 
+        Stops early, leaving later stages unrun, when :attr:`stop` is set.
+
         Raises:
-            PosetoolsError: If another run holds the output folder's lock.
+            OutputFolderError: ``out`` cannot be used.
+            PosetoolsError: Another run holds the output folder's lock.
+            LedgerError: The ledger cannot be written (the run stops).
         """
         stages = list(stages or self.pipeline.stages)
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            raise PosetoolsError(
-                f"{self.out} is in use by another posetools run (lock {self._lock.lock_file})"
-            ) from None
-        try:
-            remove_stale_temps(self.out)
+        with OutputFolder(self.out) as folder:
+            self.out = folder.path
             ledger = Ledger(self.out)
             hashes = HashCache(self.out / ".posetools" / "hashes.sqlite")
+            reports = []
             try:
-                return [self._run_stage(s, entries, ledger, hashes) for s in stages]
+                for s in stages:
+                    if self.stop.is_set():
+                        break
+                    reports.append(self._run_stage(s, entries, ledger, hashes, folder.token))
             finally:
                 ledger.close()
                 hashes.close()
-        finally:
-            self._lock.release()
+            return reports
 
     # -- planning -------------------------------------------------------------------------
 
     def _plan(self, stage: Stage, entries: Sequence[ManifestEntry], ledger: Ledger,
-              hashes: HashCache, report: StageReport, model: str) -> list[WorkItem]:
+              hashes: HashCache, report: StageReport, model: str,
+              token: str) -> list[WorkItem]:
         todo = []
         params = stage.params()
-        for e in entries:
-            vid = e.video_id
-            upstream, up_fps, missing = {}, {}, None
-            for inp in stage.inputs():
-                row = ledger.get(inp, vid)
-                path = artifact_path(self.out, inp, vid)
-                if row is None or row.state != "committed" or not path.is_file():
-                    state = "not run" if row is None else row.state
-                    missing = f"upstream stage '{inp}' is not committed ({state})"
-                    break
-                upstream[inp] = path
-                up_fps[inp] = row.fingerprint
-            if missing:
-                ledger.skip(stage.name, vid, missing)
-                report.skipped.append((vid, missing))
-                continue
-            input_hash = None
-            if stage.reads_video():
-                try:
-                    input_hash = hashes.get(e.path)
-                except OSError as err:
-                    msg = f"[stage={stage.name} video={vid}] cannot read {e.path}: {err}"
-                    ledger.fail(stage.name, vid, error_class="VideoNotFoundError", message=msg)
-                    report.failed.append((vid, msg))
+        mine = ledger.by_video(stage.name)
+        upstream_rows = {inp: ledger.by_video(inp) for inp in stage.inputs()}
+        probe_rows = ledger.by_video(PROBE) if stage.reads_video() and stage.name != PROBE else {}
+        with ledger.batch():
+            for e in entries:
+                vid = e.video_id
+                upstream, up_fps, missing = {}, {}, None
+                for inp, rows in upstream_rows.items():
+                    row = rows.get(vid)
+                    path = artifact_path(self.out, inp, vid)
+                    if row is None or row.state != "committed" or not path.is_file():
+                        state = "not run" if row is None else row.state
+                        missing = f"upstream stage '{inp}' is not committed ({state})"
+                        break
+                    upstream[inp] = path
+                    up_fps[inp] = row.fingerprint
+                if missing:
+                    ledger.skip(stage.name, vid, missing)
+                    report.skipped.append((vid, missing))
                     continue
-            input_key = input_hash
-            if input_hash is not None and (e.start is not None or e.end is not None):
-                # the manifest's segment selects which frames are read: part of the input
-                input_key = f"{input_hash}[{e.start},{e.end})"
-            fp = fingerprint(stage=stage.name, stage_version=stage.version, params=params,
-                             input_hash=input_key, model_checksum=model, upstream=up_fps)
-            row = ledger.get(stage.name, vid)
-            final = artifact_path(self.out, stage.name, vid)
-            if (not self.options.force and row is not None and row.state == "committed"
-                    and row.fingerprint == fp and final.is_file()):
-                report.up_to_date.append(vid)
-                continue
-            ledger.pending(stage.name, vid, fingerprint=fp, input_hash=input_hash)
-            job = VideoJob(entry=e, video_path=e.path, out=self.out, upstream=upstream)
-            todo.append(WorkItem(job, fp, input_hash))
+                input_hash = None
+                if stage.reads_video():
+                    try:
+                        input_hash = hashes.get(e.path)
+                    except OSError as err:
+                        msg = f"[stage={stage.name} video={vid}] cannot read {e.path}: {err}"
+                        ledger.fail(stage.name, vid, error_class="VideoNotFoundError",
+                                    message=msg)
+                        report.failed.append((vid, msg))
+                        continue
+                    reason = _probe_failed(probe_rows.get(vid), input_hash)
+                    if reason:
+                        ledger.skip(stage.name, vid, reason)
+                        report.skipped.append((vid, reason))
+                        continue
+                input_key = input_hash
+                if input_hash is not None and (e.start is not None or e.end is not None):
+                    # the manifest's segment selects which frames are read: part of the input
+                    input_key = f"{input_hash}[{e.start},{e.end})"
+                fp = fingerprint(stage=stage.name, stage_version=stage.version, params=params,
+                                 input_hash=input_key, model_checksum=model, upstream=up_fps)
+                row = mine.get(vid)
+                final = artifact_path(self.out, stage.name, vid)
+                damaged = None
+                if not self.options.force and row is not None and row.state == "committed" \
+                        and row.fingerprint == fp:
+                    damaged = _changed_since_commit(row, final)
+                    if damaged is None:
+                        report.up_to_date.append(vid)
+                        continue
+                ledger.pending(stage.name, vid, fingerprint=fp, input_hash=input_hash,
+                               message=damaged)
+                if damaged:
+                    report.repaired.append(vid)
+                job = VideoJob(entry=e, video_path=e.path, out=self.out, upstream=upstream)
+                todo.append(WorkItem(job, fp, input_hash, token))
         return todo
 
     # -- execution ------------------------------------------------------------------------
@@ -134,13 +162,17 @@ class Runner:
     def _executor(self, n_entries: int) -> Executor:
         opt = self.options
         if opt.executor == "ray":
-            return RayExecutor(opt.workers, opt.ray_address)
+            return RayExecutor(opt.workers, opt.ray_address, self.stop)
         if opt.workers > 1 and n_entries > 1:
-            return PoolExecutor(min(opt.workers, n_entries), self.out, opt.max_retries_on_crash)
-        return InlineExecutor()
+            try:
+                return PoolExecutor(min(opt.workers, n_entries), self.out,
+                                    opt.max_retries_on_crash, self.stop)
+            except BrokenProcessPool:  # the pool could not start: run in this process
+                pass
+        return InlineExecutor(self.stop)
 
     def _run_stage(self, name: str, entries: Sequence[ManifestEntry], ledger: Ledger,
-                   hashes: HashCache) -> StageReport:
+                   hashes: HashCache, token: str) -> StageReport:
         t0 = time.perf_counter()
         report = StageReport(stage=name)
         stage = build_stage(name, self.pipeline)
@@ -148,9 +180,9 @@ class Runner:
         try:
             model = executor.model_checksum(name, self.pipeline) if entries else ""
         except BrokenProcessPool:  # the pool could not start: run in this process
-            executor = InlineExecutor()
+            executor = InlineExecutor(self.stop)
             model = executor.model_checksum(name, self.pipeline)
-        todo = self._plan(stage, entries, ledger, hashes, report, model)
+        todo = self._plan(stage, entries, ledger, hashes, report, model, token)
         params = stage.params()
         show = self.options.progress
         vbar = tqdm(total=len(entries), desc=f"{name:>9} videos", unit="vid", disable=not show,
@@ -159,19 +191,26 @@ class Runner:
 
         def record(item: WorkItem, res: Outcome) -> None:
             vid = item.video_id
+            if res.interrupted:
+                report.interrupted.append(vid)  # stays pending in the ledger
+                return
             if res.ok:
                 detail = dict(res.summary, video_path=str(item.job.video_path))
                 ledger.commit(name, vid, fingerprint=item.fingerprint,
-                              input_hash=item.input_hash, detail=detail)
+                              input_hash=item.input_hash, detail=detail,
+                              size=res.summary.get("artifact_size"),
+                              mtime_ns=res.summary.get("artifact_mtime_ns"))
                 report.committed.append(vid)
                 report.frames += int(res.summary.get("frames", 0) or 0)
             else:
                 tb_path = self.out / "logs" / name / f"{vid}.txt"
-                tb_path.parent.mkdir(parents=True, exist_ok=True)
-                tb_path.write_text(res.traceback, encoding="utf-8")
+                try:
+                    atomic_write(tb_path, res.traceback)
+                except OSError:  # e.g. the disk is full: the ledger keeps the message
+                    tb_path = None
                 ledger.fail(name, vid, error_class=res.error_class, message=res.message,
-                            traceback_path=str(tb_path), fingerprint=item.fingerprint,
-                            input_hash=item.input_hash)
+                            traceback_path=None if tb_path is None else str(tb_path),
+                            fingerprint=item.fingerprint, input_hash=item.input_hash)
                 report.failed.append((vid, res.message))
             vbar.update(1)
 
@@ -181,8 +220,34 @@ class Runner:
             executor.close()
             vbar.close()
             fbar.close()
+        done = set(report.committed) | {v for v, _ in report.failed} | set(report.interrupted)
+        report.not_started = [w.video_id for w in todo if w.video_id not in done]
         report.wall_s = time.perf_counter() - t0
         return report
+
+
+def _probe_failed(row: LedgerRow | None, input_hash: str | None) -> str | None:
+    """Why a video whose probe failed (on these very bytes) is not decoded again."""
+    if row is None or row.state != "failed":
+        return None
+    if row.input_hash is not None and row.input_hash != input_hash:
+        return None  # the file changed since: try again
+    first = (row.message or "").splitlines()[0] if row.message else ""
+    return f"probe failed on this video ({row.error_class}): {first}"
+
+
+def _changed_since_commit(row: LedgerRow, path: Path) -> str | None:
+    """Why a committed artifact must be recomputed (missing, or changed since), or None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "artifact missing: recomputing"
+    if row.artifact_size is not None and st.st_size != row.artifact_size:
+        return f"artifact size changed since commit ({row.artifact_size} -> {st.st_size} " \
+               "bytes): recomputing"
+    if row.artifact_mtime_ns is not None and st.st_mtime_ns != row.artifact_mtime_ns:
+        return "artifact modified since commit: recomputing"
+    return None
 
 
 def format_reports(reports: Sequence[StageReport]) -> str:
@@ -197,6 +262,9 @@ def format_reports(reports: Sequence[StageReport]) -> str:
             lines.append(f"FAILED  {r.stage}/{vid}: {msg.splitlines()[0]}")
         for vid, msg in r.skipped:
             lines.append(f"SKIPPED {r.stage}/{vid}: {msg}")
+        for vid in r.repaired:
+            if vid in r.committed:
+                lines.append(f"REPAIRED {r.stage}/{vid}: changed since its commit; recomputed")
     return "\n".join(lines)
 
 

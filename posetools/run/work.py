@@ -39,11 +39,14 @@ class WorkItem:
         job: The video and its upstream artifacts.
         fingerprint: The fingerprint the result will carry.
         input_hash: Content hash of the video, when the stage reads it.
+        run_token: The token of the run that planned it; the worker commits only while
+            it is current (:func:`posetools.run.outdir.token_is_current`).
     """
 
     job: VideoJob
     fingerprint: str
     input_hash: str | None
+    run_token: str = ""
 
     @property
     def video_id(self) -> str:
@@ -57,10 +60,12 @@ class Outcome:
 
     Attributes:
         ok: The artifact was committed.
-        summary: The stage's summary (plus ``seconds``, ``artifact_sha256``) when ok.
+        summary: The stage's summary (plus ``seconds``, ``artifact_sha256``,
+            ``artifact_size``, ``artifact_mtime_ns``) when ok.
         error_class: Exception class name when not ok.
         message: One-line message with stage / video / frame context when not ok.
         traceback: Full traceback text when not ok.
+        interrupted: The run was stopping: the video stays ``pending`` (not a failure).
     """
 
     ok: bool
@@ -68,6 +73,7 @@ class Outcome:
     error_class: str = ""
     message: str = ""
     traceback: str = ""
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for transports that need JSON)."""
@@ -81,13 +87,29 @@ class Outcome:
 
 @dataclass
 class StageReport:
-    """Outcome of one stage over the selected entries."""
+    """Outcome of one stage over the selected entries.
+
+    Attributes:
+        stage: Stage name.
+        committed: Videos committed now.
+        up_to_date: Videos whose committed artifact was kept.
+        failed: ``(video, message)`` of the videos that failed.
+        skipped: ``(video, reason)`` of the videos the stage could not run on.
+        repaired: Videos recomputed because their artifact was damaged since its commit.
+        interrupted: Videos abandoned mid-way by a stop request (still pending).
+        not_started: Planned videos a stop request kept from starting (still pending).
+        frames: Frames processed.
+        wall_s: Wall time of the stage.
+    """
 
     stage: str
     committed: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    not_started: list[str] = field(default_factory=list)
     frames: int = 0
     wall_s: float = 0.0
 

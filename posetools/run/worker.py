@@ -14,12 +14,12 @@ from typing import Any
 
 from ..config.loader import to_dict
 from ..config.schema import PipelineConfig
-from ..errors import PosetoolsError
-from ..io.files import file_sha256
+from ..errors import PosetoolsError, RunInterrupted
 from ..io.store import artifact_path, atomic_h5
 from ..stages import build_stage
 from ..stages.base import Stage
 from .hashing import canonical_json
+from .outdir import token_is_current
 from .work import Outcome, WorkItem
 
 _STAGE_CACHE: dict[tuple[str, str], Stage] = {}
@@ -49,21 +49,32 @@ def process_one(
 ) -> Outcome:
     """Run one (stage, video) and commit its artifact atomically.
 
-    Never raises for video-level failures: they come back as a failed :class:`Outcome`.
+    Never raises for video-level failures: they come back as a failed :class:`Outcome`;
+    a stop request (``progress`` raising :class:`~posetools.errors.RunInterrupted`, or
+    the run token gone stale) comes back as an interrupted one, with nothing written.
     """
     job = item.job
     vid = job.video_id
     t0 = time.perf_counter()
+
+    def may_commit() -> bool:
+        return not item.run_token or token_is_current(job.out, item.run_token)
+
     try:
         stage = get_stage(stage_name, pipeline)
         final = artifact_path(job.out, stage_name, vid)
         with atomic_h5(final, stage=stage_name, stage_version=stage.version,
-                       fingerprint=item.fingerprint, video_id=vid, params=params) as fh:
-            summary = stage.process(job, fh, progress) or {}
+                       fingerprint=item.fingerprint, video_id=vid, params=params,
+                       may_commit=may_commit) as art:
+            summary = stage.process(job, art.file, progress) or {}
         summary["seconds"] = round(time.perf_counter() - t0, 3)
-        # what `posetools verify` compares the file against later
-        summary["artifact_sha256"] = file_sha256(final)
+        # what `posetools verify` (full hash) and the next run (size, mtime) check
+        summary["artifact_sha256"] = art.committed.sha256
+        summary["artifact_size"] = art.committed.size
+        summary["artifact_mtime_ns"] = art.committed.mtime_ns
         return Outcome(True, summary)
+    except RunInterrupted as e:
+        return Outcome(False, error_class=type(e).__name__, message=str(e), interrupted=True)
     except Exception as e:  # a video-level failure: record it, keep the batch going
         if isinstance(e, PosetoolsError):
             e.with_context(video_id=vid, stage=stage_name)

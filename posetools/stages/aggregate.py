@@ -7,7 +7,15 @@ with a frame stride has rows only where it ran; the others are "did not run" for
 SST-A), and runs :func:`posetools.aggregate.ssta_aggregate_video`. The reference
 expert (whose instance slots define the person tracks) is ``reference_expert`` or,
 by default, the expert with the most instances over the video (ties: first
-listed). Layout: :class:`~posetools.io.artifacts.aggregate.AggregateArtifact`.
+listed).
+
+With ``refine`` set, each track is then refined in time
+(:func:`posetools.temporal.refine_poses`: outliers, gap repair, smoothing): restarts
+where the reference track id changes (:func:`posetools.aggregate.track_restarts`),
+time from the frame axis ``pts``, and only the rows where an expert ran as samples
+(so ``video.frame_stride`` and expert frame strides are both honoured). The refined
+pose replaces ``keypoints``/``scores``/``valid`` and SST-A's is kept under ``raw/``.
+Layout: :class:`~posetools.io.artifacts.aggregate.AggregateArtifact`.
 """
 
 from __future__ import annotations
@@ -19,12 +27,21 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..aggregate import choose_reference, place_on_frames, ssta_aggregate_video
+from ..aggregate import (
+    VideoAggregate,
+    choose_reference,
+    place_on_frames,
+    ssta_aggregate_video,
+    track_restarts,
+)
+from ..config.algorithms import RefineConfig
+from ..config.loader import semantic
 from ..config.schema import AggregateConfig
 from ..errors import PosetoolsError, ShapeError, StoreError
-from ..io.artifacts.aggregate import AggregateArtifact
+from ..io.artifacts.aggregate import AggregateArtifact, RefineRecord
 from ..io.artifacts.estimate import EstimateArtifact
 from ..skeletons import convert_layout, get_layout
+from ..temporal import refine_poses
 from .base import ProgressFn, Stage, VideoJob
 from .common import upstream_file
 
@@ -82,7 +99,7 @@ class AggregateStage(Stage):
     """Selective Spatio-Temporal Aggregation of the estimate stage's experts."""
 
     name = "aggregate"
-    version = "1"
+    version = "2"  # 2: aggregate.refine (raw/ and refine/ groups); SST-A fill stops at restarts
     config: AggregateConfig
 
     def inputs(self) -> tuple[str, ...]:
@@ -109,19 +126,45 @@ class AggregateStage(Stage):
                                    track_ids=inp.track_ids[ref],
                                    frame_pos=est.frames.frame_index)
         params = self.params()
+        kp, sc, valid, record = res.keypoints, res.scores, res.valid, None
+        if cfg.refine is not None:
+            kp, sc, valid, record = self._refine(cfg.refine, res, est.frames.pts,
+                                                 inp.ran.any(axis=0), job.video_id)
         AggregateArtifact(
-            est.frames, res.keypoints, res.scores, res.source_expert, res.confidence,
-            res.valid, res.filled, res.track_ids, res.matched, inp.ran,
-            tuple(get_layout(cfg.layout).joints), cfg.layout, tuple(names), names[ref],
-            float(params["gamma"]), json.dumps(params, sort_keys=True)).write(out)
+            est.frames, kp, sc, res.source_expert, res.confidence, valid, res.filled,
+            res.track_ids, res.matched, inp.ran, tuple(get_layout(cfg.layout).joints),
+            cfg.layout, tuple(names), names[ref], float(params["gamma"]),
+            json.dumps(params, sort_keys=True), record).write(out)
         t = est.frames.num_frames
         progress(t)
         src = res.source_expert[res.source_expert >= 0]
-        return {
+        summary = {
             "frames": t,
             "persons": int(res.keypoints.shape[1]),
             "reference": names[ref],
-            "valid": int(res.valid.sum()),
+            "valid": int(valid.sum()),
             "filled_joints": int(res.filled.sum()),
             "selected": {n: int((src == i).sum()) for i, n in enumerate(names)},
         }
+        if record is not None:
+            summary["refine"] = {"rejected_joints": int(record.rejected.sum()),
+                                 "filled_joints": int(record.filled.sum())}
+        return summary
+
+    def _refine(self, rcfg: RefineConfig, res: VideoAggregate, pts: np.ndarray,
+                sampled: np.ndarray, video_id: str,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, RefineRecord]:
+        """The refined ``(keypoints, scores, valid)`` and the record kept beside them.
+
+        Raises:
+            StoreError: The frame axis ``pts`` cannot give a sample period.
+        """
+        try:
+            r = refine_poses(res.keypoints, res.scores, res.valid, pts, rcfg,
+                             restart=track_restarts(res.track_ids), sampled=sampled)
+        except ValueError as e:
+            raise StoreError(f"aggregate.refine: {e}", video_id=video_id,
+                             stage=self.name) from None
+        record = RefineRecord(res.keypoints, res.scores, res.valid, r.rejected, r.filled,
+                              json.dumps(semantic(rcfg), sort_keys=True), r.sample_period)
+        return r.keypoints, r.scores, r.valid, record

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posetools.aggregate import match_instances_to_reference, ssta_aggregate, ssta_aggregate_video
+from posetools.aggregate import (
+    match_instances_to_reference,
+    ssta_aggregate,
+    ssta_aggregate_video,
+    track_restarts,
+)
 from posetools.config import from_dict
 from posetools.config.algorithms import SSTAConfig
 from posetools.errors import ConfigError, ShapeError
@@ -326,6 +331,35 @@ def test_gap_filling_never_extrapolates():
     sc[:, :2] = 0
     r = ssta_aggregate(kp, sc, SSTAConfig(max_gap=5))
     assert not r.filled.any() and not r.valid[:2].any()
+
+
+def test_gap_filling_never_crosses_a_track_restart():
+    """Two persons in one slot (ids 0 | -1 | 1): the hole between them is not filled."""
+    kp, sc = stack(BASE, t=3)
+    kp[0, 2] += 300.0  # the second person stands elsewhere
+    kp[0, 1] = np.nan
+    sc[0, 1] = 0
+    restart = track_restarts(np.array([0, -1, 1]))
+    assert restart.tolist() == [False, False, True]
+    r = ssta_aggregate(kp, sc, SSTAConfig(max_gap=2), restart=restart)
+    assert not r.filled.any() and not r.valid[1] and np.isnan(r.keypoints[1]).all()
+    same = ssta_aggregate(kp, sc, SSTAConfig(max_gap=2),
+                          restart=track_restarts(np.array([0, -1, 0])))
+    assert same.filled[1].all()  # the same hole within one track is filled
+    np.testing.assert_allclose(same.keypoints[1], BASE + 150.0, atol=1e-4)
+    tids = np.array([[0], [-1], [1]], np.int32)
+    video = ssta_aggregate_video([kp[0][:, None]], [sc[0][:, None]], np.ones((1, 3), bool),
+                                 SSTAConfig(max_gap=2), track_ids=tids)
+    assert not video.filled.any() and not video.valid[1, 0]
+
+
+def test_track_restarts_per_slot():
+    tid = np.array([[0, 5], [0, -1], [-1, 5], [0, 6], [1, 6], [-1, -1], [2, 6]])
+    np.testing.assert_array_equal(track_restarts(tid), [
+        [False, False], [False, False], [False, False], [False, True], [True, False],
+        [False, False], [True, False]])
+    np.testing.assert_array_equal(track_restarts(tid[:, 1]), track_restarts(tid)[:, 1])
+    assert track_restarts(np.zeros((0, 3), int)).shape == (0, 3)
 
 
 # ------------------------------------------------------------ experts and strides

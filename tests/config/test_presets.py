@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from posetools.config.algorithms import RefineConfig
 from posetools.config.presets import list_presets, preset_text, resolve_pipeline
 from posetools.config.schema import load_pipeline
 from posetools.errors import ConfigError, PosetoolsError
@@ -26,6 +27,14 @@ def test_every_preset_loads_and_names_known_models():
     default = load_pipeline(resolve_pipeline("default"))
     assert default.stages[:2] == ("probe", "estimate")
     assert default.estimate.experts[0].backend == "mediapipe"
+
+
+def test_temporal_refinement_where_measured_to_help():
+    for name in ("default", "yolo_blazepose", "la2ds_heatmaps30", "pevl_heatmaps112",
+                 "posec3d_heatmaps64"):
+        assert load_pipeline(resolve_pipeline(name)).aggregate.refine == RefineConfig(), name
+    stride5 = load_pipeline(resolve_pipeline("action_body17_stride5"))
+    assert stride5.video.frame_stride == 5 and stride5.aggregate.refine is None
 
 
 def test_resolve_prefers_a_file_and_lists_presets_when_unknown(tmp_path):

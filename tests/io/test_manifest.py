@@ -57,13 +57,13 @@ def test_all_problems_reported_at_once(tmp_path):
         load_manifest(m, data_root=root)
     probs = ei.value.problems
     text = "\n".join(probs)
-    assert "row 2: duplicate video_id 'a' (first at row 1)" in text
-    assert "row 3: video_id '../x' is not a safe file name" in text
-    assert "row 4: path '../outside.mp4' escapes the data root" in text
-    assert "row 5: video file not found" in text
-    assert "row 6: unknown column(s) ['colour']" in text
-    assert "row 7: end=1.0 must be > start=3.0" in text
-    assert "row 8: missing required video_id" in text
+    assert "line 2: duplicate video_id 'a' (first at line 1)" in text
+    assert "line 3: video_id '../x' is not a safe file name" in text
+    assert "line 4: path '../outside.mp4' escapes the data root" in text
+    assert "line 5: video file not found" in text
+    assert "line 6: unknown column(s) ['colour']" in text
+    assert "line 7: end=1.0 must be > start=3.0" in text
+    assert "line 8: missing required video_id" in text
     assert len(probs) == 7
 
 

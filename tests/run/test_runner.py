@@ -16,6 +16,7 @@ from posetools.io.store import TMP_MARK, artifact_path, check_artifact
 from posetools.run.ledger import Ledger
 from posetools.run.runner import Runner, RunOptions
 from tests.support.media import write_audio_only, write_clip
+from tests.support.processes import ledger_states, wait_for
 
 
 def _cfg(**over) -> PipelineConfig:
@@ -153,14 +154,9 @@ def _cli(*args):
     return [sys.executable, "-m", "posetools.cli", *args]
 
 
-def _wait_for_temp(out: Path, timeout=60.0) -> Path:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        tmps = list((out / "probe").glob(f"*{TMP_MARK}*")) if (out / "probe").is_dir() else []
-        if tmps:
-            return tmps[0]
-        time.sleep(0.02)
-    raise AssertionError("no temp file appeared")
+def _wait_for_pending(out: Path, timeout=60.0) -> None:
+    wait_for(lambda: "pending" in ledger_states(out, "probe").values(), timeout=timeout,
+             what="the probe stage to start")
 
 
 def _assert_final_files_complete(out: Path):
@@ -174,7 +170,7 @@ def test_sigkill_of_a_worker_mid_write(tmp_path, videos_dir):
     proc = subprocess.Popen(_cli("run", str(p), "-m", str(m), "-o", str(out), "-j", "2",
                                  "--no-progress"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    _wait_for_temp(out)
+    _wait_for_pending(out)
     kids = []
     t0 = time.time()
     while not kids and time.time() - t0 < 30:
@@ -190,30 +186,6 @@ def test_sigkill_of_a_worker_mid_write(tmp_path, videos_dir):
     # the killed videos were retried in a fresh pool: everything ends committed
     assert all(s == "committed" for s in states.values()), log
     assert not list((out / "probe").glob(f"*{TMP_MARK}*"))
-
-
-def test_sigkill_of_the_whole_run_then_rerun_completes(tmp_path, videos_dir):
-    m, p, ids = _crash_setup(tmp_path, videos_dir, n=3)
-    out = tmp_path / "out"
-    proc = subprocess.Popen(_cli("run", str(p), "-m", str(m), "-o", str(out), "--no-progress"),
-                            start_new_session=True)
-    tmp = _wait_for_temp(out)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert tmp.exists(), "the temp file of the interrupted write stays behind"
-    final = out / "probe" / (tmp.name.split(TMP_MARK)[0].lstrip(".") + ".h5")
-    assert not final.exists(), "a half-written file never appears under its final name"
-    _assert_final_files_complete(out)
-    led = Ledger(out)
-    assert any(r.state == "pending" for r in led.rows("probe"))
-    led.close()
-    r = subprocess.run(_cli("run", str(p), "-m", str(m), "-o", str(out), "--no-progress"),
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert not list((out / "probe").glob(f"*{TMP_MARK}*"))
-    states = {r.video_id: r.state for r in Ledger(out).rows("probe")}
-    assert states == {i: "committed" for i in ids}
-    _assert_final_files_complete(out)
 
 
 def test_manifest_segment_is_part_of_the_fingerprint(tmp_path):

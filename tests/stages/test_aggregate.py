@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from posetools.config import from_dict
+from posetools.config.algorithms import RefineConfig
 from posetools.config.schema import AggregateConfig, VideoConfig
 from posetools.errors import ConfigError, MissingUpstreamError, StoreError
+from posetools.io.artifacts.aggregate import AggregateArtifact
 from posetools.io.manifest import ManifestEntry
 from posetools.skeletons import BLAZEPOSE33, COCO17
 from posetools.stages.aggregate import AggregateStage
@@ -186,3 +188,109 @@ def test_config_and_params():
     assert cfg.confidence_joints == "limbs"
     with pytest.raises(ConfigError, match="low_confidence"):
         from_dict(AggregateConfig, {"low_confidence": "drop"})
+
+
+# ------------------------------------------------------------ temporal refinement
+def single_expert_estimate(path: Path, t: int = 60, *, every: int = 1, track_ids=None,
+                           seed: int = 0) -> dict:
+    """One COCO-17 expert, one person walking right with 2 px noise, on rows ``::every``
+    of a 30 fps root axis of ``t`` frames."""
+    rng = np.random.default_rng(seed)
+    frames = np.arange(t)
+    rows = frames[::every]
+    clean = BASE[None] + (np.arange(t, dtype=np.float32) * 2.0)[:, None, None] * [1, 0]
+    kp = (clean + rng.normal(scale=2.0, size=clean.shape)).astype(np.float32)[rows, None]
+    sc = np.full(kp.shape[:3], 0.9, np.float32)
+    tid = None if track_ids is None else np.asarray(track_ids)[rows, None]
+    fa = frame_axis(frames)
+    write_estimate(path, fa, expert_poses("yolo", rows, kp, sc, "coco17", track_ids=tid))
+    return {"clean": clean, "noisy": kp[:, 0], "rows": rows}
+
+
+def run_any(tmp_path: Path, est: Path, cfg: AggregateConfig, name: str = "aggregate.h5"):
+    stage = AggregateStage(cfg, VideoConfig())
+    entry = ManifestEntry(video_id="vid", path=tmp_path / "vid.mp4", row=1)
+    job = VideoJob(entry=entry, video_path=entry.path, out=tmp_path, upstream={"estimate": est})
+    with h5py.File(tmp_path / name, "w") as out:
+        summary = stage.process(job, out, lambda n: None)
+    return tmp_path / name, summary
+
+
+def test_refined_layout_keeps_raw_and_reads_back(tmp_path):
+    info = single_expert_estimate(tmp_path / "est.h5")
+    plain, _ = run_any(tmp_path, tmp_path / "est.h5", AggregateConfig(), "plain.h5")
+    cfg = AggregateConfig(refine=RefineConfig())
+    path, summary = run_any(tmp_path, tmp_path / "est.h5", cfg)
+    assert AggregateStage.version == "2"
+    assert summary["refine"] == {"rejected_joints": 0, "filled_joints": 0}
+    with h5py.File(plain) as p, h5py.File(path) as f:
+        assert "raw" not in p and "refine" not in p and "refine_json" not in p.attrs
+        for name in ("keypoints", "scores", "valid"):  # raw/ = SST-A's output, unchanged
+            np.testing.assert_array_equal(f[f"raw/{name}"][...], p[name][...])
+        for name in ("source_expert", "confidence", "filled", "matched"):
+            np.testing.assert_array_equal(f[name][...], p[name][...])
+        assert f["refine/rejected"].dtype == bool and f["refine/filled"].shape == (60, 1, 17)
+        assert json.loads(f.attrs["refine_json"]) == json.loads(f.attrs["ssta_json"])["refine"]
+        assert json.loads(f.attrs["refine_json"])["cutoff_hz"] == 5.0
+        assert f.attrs["refine_sample_period"] == pytest.approx(1 / 30)
+        art = AggregateArtifact.read(f, "vid")
+        assert AggregateArtifact.read(p, "vid").refine is None
+    assert art.refine is not None
+    np.testing.assert_array_equal(art.refine.raw_keypoints[:, 0], info["noisy"])
+    # the refined pose is the smoother one, and closer to the truth
+    acc = np.abs(np.diff(art.keypoints[:, 0], 2, axis=0)).mean()
+    acc_raw = np.abs(np.diff(art.refine.raw_keypoints[:, 0], 2, axis=0)).mean()
+    assert acc < 0.3 * acc_raw
+    err = np.abs(art.keypoints[:, 0] - info["clean"]).mean()
+    assert err < 0.7 * np.abs(info["noisy"] - info["clean"]).mean()
+    with h5py.File(path, "a") as f:
+        del f["refine/filled"]
+        with pytest.raises(StoreError, match="malformed"):
+            AggregateArtifact.read(f, "vid")
+
+
+def test_refinement_never_crosses_a_track_restart(tmp_path):
+    tids = np.where(np.arange(60) < 30, 4, 9)
+    tids[28:32] = -1  # the reference lost the person for 4 frames, then another id
+    single_expert_estimate(tmp_path / "est.h5", track_ids=tids)
+    with h5py.File(tmp_path / "est.h5", "a") as f:  # no pose where the id is unset
+        for name, fill in (("keypoints", np.nan), ("scores", 0.0)):
+            ds = f[f"experts/yolo/{name}"]
+            arr = ds[...]
+            arr[28:32] = fill
+            ds[...] = arr
+    cfg = AggregateConfig(refine=RefineConfig(max_gap_s=5 / 30))
+    path, _ = run_any(tmp_path, tmp_path / "est.h5", cfg)
+    with h5py.File(path) as f:
+        assert not f["refine/filled"][...].any() and not f["valid"][28:32].any()
+    tids[:] = 4  # one track throughout: the same 4-frame hole is repaired
+    single_expert_estimate(tmp_path / "est2.h5", track_ids=tids)
+    with h5py.File(tmp_path / "est2.h5", "a") as f:
+        for name, fill in (("keypoints", np.nan), ("scores", 0.0)):
+            ds = f[f"experts/yolo/{name}"]
+            arr = ds[...]
+            arr[28:32] = fill
+            ds[...] = arr
+    path, _ = run_any(tmp_path, tmp_path / "est2.h5", cfg, "agg2.h5")
+    with h5py.File(path) as f:
+        assert f["refine/filled"][28:32].all() and f["valid"][28:32].all()
+
+
+def test_refinement_samples_only_rows_where_an_expert_ran(tmp_path):
+    """An expert on every 3rd frame: the frames between are not holes to fill."""
+    info = single_expert_estimate(tmp_path / "est.h5", every=3)
+    path, _ = run_any(tmp_path, tmp_path / "est.h5", AggregateConfig(refine=RefineConfig()))
+    with h5py.File(path) as f:
+        assert f.attrs["refine_sample_period"] == pytest.approx(3 / 30)
+        assert not f["refine/filled"][...].any()
+        ran = np.zeros(60, bool)
+        ran[info["rows"]] = True
+        np.testing.assert_array_equal(f["valid"][...][:, 0], ran)
+
+
+def test_refinement_with_unusable_pts_is_a_store_error(tmp_path):
+    single_expert_estimate(tmp_path / "est.h5")
+    with h5py.File(tmp_path / "est.h5", "a") as f:
+        f["pts"][...] = np.zeros(60)
+    with pytest.raises(StoreError, match="aggregate.refine: pts"):
+        run_any(tmp_path, tmp_path / "est.h5", AggregateConfig(refine=RefineConfig()))

@@ -6,14 +6,23 @@ import h5py
 import numpy as np
 import pytest
 
+from posetools.config.algorithms import RefineConfig
 from posetools.config.schema import AggregateConfig, NormalizeConfig, VideoConfig
 from posetools.errors import StoreError
+from posetools.io.artifacts.normalize import NormalizeArtifact
 from posetools.io.manifest import ManifestEntry
 from posetools.normalize import denormalize
 from posetools.stages.base import VideoJob
 from posetools.stages.normalize import NormalizeStage
 
-from .test_aggregate import T, disagree_on_arms, make_estimate, run_stage
+from .test_aggregate import (
+    T,
+    disagree_on_arms,
+    make_estimate,
+    run_any,
+    run_stage,
+    single_expert_estimate,
+)
 
 
 def normalize(tmp_path, agg, cfg=None):
@@ -62,3 +71,19 @@ def test_layout_mismatch_is_an_error(tmp_path):
 def test_params():
     stage = NormalizeStage(NormalizeConfig(scale="torso"), VideoConfig())
     assert stage.params()["scale"] == "torso" and stage.inputs() == ("aggregate",)
+
+
+def test_refined_aggregate_groups_are_carried(tmp_path):
+    single_expert_estimate(tmp_path / "est.h5")
+    agg, _ = run_any(tmp_path, tmp_path / "est.h5", AggregateConfig(refine=RefineConfig()))
+    path, _ = normalize(tmp_path, agg)
+    with h5py.File(agg) as a, h5py.File(path) as n:
+        for name in ("raw/keypoints", "raw/scores", "raw/valid", "refine/rejected",
+                     "refine/filled"):
+            np.testing.assert_array_equal(n[name][...], a[name][...])  # raw stays in pixels
+        assert n.attrs["refine_json"] == a.attrs["refine_json"]
+        back = denormalize(n["keypoints"][...], n["center"][...], n["scale"][...],
+                           n["angle"][...])
+        np.testing.assert_allclose(back, a["keypoints"][...], atol=1e-3)  # the refined pose
+        art = NormalizeArtifact.read(n)
+    assert art.aggregate.refine is not None and art.aggregate.refine.raw_valid.all()

@@ -8,7 +8,7 @@ datasets, ``posetools show``) reads, an artifact only through these classes:
 ``probe``               :class:`~.probe.ProbeArtifact`
 ``detect``              :class:`~.detect.DetectArtifact`
 ``estimate``            :class:`~.estimate.EstimateArtifact` (and ``ExpertPoses``)
-``aggregate``           :class:`~.aggregate.AggregateArtifact`
+``aggregate``           :class:`~.aggregate.AggregateArtifact` (and ``RefineRecord``)
 ``normalize``           :class:`~.normalize.NormalizeArtifact`
 ``heatmaps``            :class:`~.heatmaps.HeatmapsArtifact`
 ======================  ===================================================

@@ -1,4 +1,10 @@
-"""``aggregate/<video_id>.h5``: one SST-A skeleton per person track and frame."""
+"""``aggregate/<video_id>.h5``: one SST-A skeleton per person track and frame.
+
+With the temporal refinement on (``aggregate.refine``), ``keypoints``, ``scores`` and
+``valid`` hold the refined pose; SST-A's own output is kept in the ``raw/`` group and
+the refinement's masks in ``refine/`` (:class:`RefineRecord`). Without it neither
+group exists and the layout is the one of stage version 1.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +20,76 @@ from .frames import FrameAxis, read_rows
 
 
 @dataclass(frozen=True)
+class RefineRecord:
+    """What the temporal refinement adds to an aggregate artifact (``T, P, K`` as there).
+
+    Attributes:
+        raw_keypoints: ``(T, P, K, 2) float32`` SST-A's pose before refinement.
+        raw_scores: ``(T, P, K) float32``.
+        raw_valid: ``(T, P) bool``.
+        rejected: ``(T, P, K) bool`` joints an outlier test removed (``filled`` too
+            when gap repair wrote them back).
+        filled: ``(T, P, K) bool`` joints written by the refinement's gap repair.
+        refine_json: JSON of the refinement options used.
+        sample_period: Seconds per pose sample the seconds / Hz options were converted
+            with (0: fewer than two samples, nothing refined).
+    """
+
+    raw_keypoints: np.ndarray
+    raw_scores: np.ndarray
+    raw_valid: np.ndarray
+    rejected: np.ndarray
+    filled: np.ndarray
+    refine_json: str
+    sample_period: float
+
+    def write(self, out: h5py.File) -> None:
+        """Write the ``raw/`` and ``refine/`` groups and the ``refine_*`` attributes."""
+        raw = out.create_group("raw")
+        raw.create_dataset("keypoints", data=np.asarray(self.raw_keypoints, np.float32))
+        raw.create_dataset("scores", data=np.asarray(self.raw_scores, np.float32))
+        raw.create_dataset("valid", data=np.asarray(self.raw_valid, bool))
+        ref = out.create_group("refine")
+        ref.create_dataset("rejected", data=np.asarray(self.rejected, bool))
+        ref.create_dataset("filled", data=np.asarray(self.filled, bool))
+        out.attrs["refine_json"] = self.refine_json
+        out.attrs["refine_sample_period"] = float(self.sample_period)
+
+    @staticmethod
+    def read(fh: h5py.File) -> RefineRecord | None:
+        """The record of a refined artifact, ``None`` when it has no ``raw/`` group.
+
+        Raises:
+            KeyError: ``raw/`` exists but the rest of the record does not.
+        """
+        if "raw" not in fh:
+            return None
+        a = fh.attrs
+        return RefineRecord(
+            np.asarray(fh["raw/keypoints"][...], np.float32),
+            np.asarray(fh["raw/scores"][...], np.float32), np.asarray(fh["raw/valid"][...], bool),
+            np.asarray(fh["refine/rejected"][...], bool),
+            np.asarray(fh["refine/filled"][...], bool), text(a["refine_json"]),
+            float(a["refine_sample_period"]))
+
+
+@dataclass(frozen=True)
 class AggregateArtifact:
     """SST-A over a video (``T`` root frames, ``P`` tracks, ``K`` joints, ``M`` experts).
+
+    ``keypoints``, ``scores`` and ``valid`` are the pose every consumer reads (refined
+    when ``refine`` is set); every other per-joint array describes SST-A's selection,
+    i.e. the pose in ``refine.raw_*`` when refined.
 
     Attributes:
         frames: The root frame axis (copied from ``estimate``).
         keypoints: ``(T, P, K, 2) float32`` pixels, NaN missing / discarded.
         scores: ``(T, P, K) float32``, 0 missing.
-        source_expert: ``(T, P, K) int8`` index into ``experts``; -1 none or filled.
+        source_expert: ``(T, P, K) int8`` index into ``experts`` of SST-A's selection;
+            -1 none or filled by SST-A.
         confidence: ``(T, P) float32`` SST-A confidence C.
         valid: ``(T, P) bool`` rows holding a kept pose.
-        filled: ``(T, P, K) bool`` joints written by gap filling.
+        filled: ``(T, P, K) bool`` joints written by SST-A's gap filling.
         track_ids: ``(T, P) int32`` reference track ids, -1 padding.
         matched: ``(M, T, P) int16`` instance of each expert matched to each track.
         expert_ran: ``(M, T) bool`` whether each expert ran on each row.
@@ -33,7 +98,8 @@ class AggregateArtifact:
         experts: Expert names in config order.
         reference_expert: Name of the expert defining the tracks.
         gamma: Confidence threshold used.
-        ssta_json: JSON of every SST-A option used.
+        ssta_json: JSON of every option of the stage.
+        refine: The temporal refinement's record; ``None``: not refined.
     """
 
     frames: FrameAxis
@@ -52,6 +118,7 @@ class AggregateArtifact:
     reference_expert: str
     gamma: float
     ssta_json: str
+    refine: RefineRecord | None = None
 
     def write(self, out: h5py.File) -> None:
         """Write the layout of ``docs/formats.md`` ("aggregate")."""
@@ -72,6 +139,8 @@ class AggregateArtifact:
         a["reference_expert"] = self.reference_expert
         a["gamma"] = float(self.gamma)
         a["ssta_json"] = self.ssta_json
+        if self.refine is not None:
+            self.refine.write(out)
 
     @staticmethod
     def read(fh: h5py.File, video_id: str | None = None) -> AggregateArtifact:
@@ -91,7 +160,7 @@ class AggregateArtifact:
                 fh["track_ids"][...], fh["matched"][...], fh["expert_ran"][...],
                 tuple(read_strings(fh, "joint_names")), text(a["layout"]),
                 tuple(json.loads(a["experts"])), text(a["reference_expert"]), float(a["gamma"]),
-                text(a["ssta_json"]))
+                text(a["ssta_json"]), RefineRecord.read(fh))
         except (KeyError, ValueError) as e:
             raise StoreError(f"aggregate artifact is malformed: {e}", video_id=video_id) from None
         art.check(video_id)
@@ -113,10 +182,15 @@ class AggregateArtifact:
                 "confidence": (t, p), "filled": (t, p, k), "track_ids": (t, p)}
         bad = [f"{n} {getattr(self, n).shape}" for n, s in want.items()
                if getattr(self, n).shape != s]
+        if self.refine is not None:
+            want = {"raw_keypoints": (t, p, k, 2), "raw_scores": (t, p, k), "raw_valid": (t, p),
+                    "rejected": (t, p, k), "filled": (t, p, k)}
+            bad += [f"refine.{n} {getattr(self.refine, n).shape}" for n, s in want.items()
+                    if getattr(self.refine, n).shape != s]
         if bad or self.frames.num_frames != t or len(self.joint_names) != k:
             raise StoreError(
                 f"aggregate arrays do not match scores (T, P, K) = {(t, p, k)}: "
                 f"{', '.join(bad) or 'frame axis / joint names'}", video_id=video_id)
 
 
-__all__ = ["AggregateArtifact"]
+__all__ = ["AggregateArtifact", "RefineRecord"]

@@ -1,10 +1,11 @@
 """``normalize/<video_id>.h5``: the aggregate artifact with normalized keypoints.
 
-Everything of the aggregate artifact (datasets and attributes) is carried over,
-with ``keypoints`` replaced by normalized coordinates, ``valid`` by ``valid AND
-normalizable``, plus the per-skeleton transform ``center (T, P, 2)``, ``scale (T,
-P)``, ``angle (T, P)`` and the attribute ``normalize_json``. The unchanged datasets
-are copied from the upstream file with HDF5's object copy.
+Everything of the aggregate artifact (datasets, the ``raw/`` and ``refine/`` groups of
+a refined aggregate, and attributes) is carried over, with ``keypoints`` replaced by
+normalized coordinates, ``valid`` by ``valid AND normalizable``, plus the per-skeleton
+transform ``center (T, P, 2)``, ``scale (T, P)``, ``angle (T, P)`` and the attribute
+``normalize_json``. The unchanged datasets and groups are copied from the upstream file
+with HDF5's object copy.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import h5py
 import numpy as np
 
 from ...errors import StoreError
-from ..store import PROVENANCE_ATTRS, text
+from ..store import is_provenance, text
 from .aggregate import AggregateArtifact
 
 CARRIED = ("frame_index", "pts", "scores", "source_expert", "confidence", "filled", "track_ids",
-           "matched", "expert_ran", "joint_names")
-"""Aggregate datasets carried over unchanged (in copy order)."""
+           "matched", "expert_ran", "joint_names", "raw", "refine")
+"""Aggregate datasets and groups carried over unchanged (in copy order; ``raw/`` and
+``refine/`` exist when the aggregate was refined: ``raw/keypoints`` stays in pixels)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class NormalizeArtifact:
             if name in upstream:
                 upstream.copy(upstream[name], out, name=name)
         for a, v in upstream.attrs.items():
-            if a not in PROVENANCE_ATTRS:  # the store sets this artifact's own provenance
+            if not is_provenance(a):  # the store sets this artifact's own provenance
                 out.attrs[a] = v
         out.create_dataset("keypoints", data=keypoints)
         out.create_dataset("center", data=center)
