@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from ..skeletons import LAYOUTS
-from .loader import require, runtime, weights
+from .loader import require, runtime, semantic, weights
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -173,3 +173,17 @@ class DetectorConfig:
         require(0.0 <= self.score_threshold <= 1.0, "score_threshold: must be in [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou: must be in (0, 1]")
         require(self.max_detections >= 1, "max_detections: must be >= 1")
+
+
+def expert_params(cfg: ExpertConfig) -> dict:
+    """The semantic parameters of an expert (what its fingerprint covers).
+
+    :func:`~posetools.config.loader.semantic` of the config, without the import-only
+    fields for the other backends: they are always at their defaults there, so leaving
+    them out keeps the fingerprints of pipelines that import nothing unchanged.
+    """
+    params = semantic(cfg)
+    if cfg.backend != "import":
+        for name in IMPORT_FIELDS:
+            params.pop(name, None)
+    return params

@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from ..config.loader import semantic
-from ..config.models import ExpertConfig
+from ..config.models import ExpertConfig, expert_params
 from ..config.schema import EstimateConfig
 from ..errors import ExpertError, MissingUpstreamError, PosetoolsError, ShapeError
 from ..experts.batching import call_model, chunks
@@ -79,7 +79,8 @@ class EstimateStage(Stage):
 
     def params(self) -> dict[str, Any]:
         """Semantic parameters: experts (no device/batch size), tracking, frame stride."""
-        return {"experts": semantic(self.config.experts), "track": semantic(self.config.track),
+        return {"experts": [expert_params(e) for e in self.config.experts],
+                "track": semantic(self.config.track),
                 "frame_stride": self.video.frame_stride}
 
     def model_checksum(self) -> str:
@@ -189,7 +190,7 @@ class EstimateStage(Stage):
                                                      "track_ids", "n_instances", "n_detected")),
             tracks, layout.name, run.cfg.backend, run.expert.model_id, run.expert.checksum(),
             bool(run.cfg.top_down), run.cfg.frame_stride, self.config.track.max_persons,
-            json.dumps(semantic(run.cfg), sort_keys=True), selection_json,
+            json.dumps(expert_params(run.cfg), sort_keys=True), selection_json,
             tuple(layout.joints))
 
 

@@ -182,3 +182,15 @@ def test_pyskl_round_trip_through_the_import_expert(tmp_path):
     junk = build_expert(expert(format="pyskl", path=str(tmp_path / "junk.pkl"), allow_pickle=True))
     with pytest.raises(FormatError, match="cannot be read"):
         junk.load("v")
+
+
+def test_import_options_enter_only_import_experts_fingerprints(files):
+    stage = EstimateStage.from_pipeline(pipeline({"name": "bp", "backend": "mediapipe"},
+                                                 op_cfg(files)))
+    bp, op = stage.params()["experts"]
+    assert not {"format", "path", "frame_offset", "allow_pickle"} & set(bp)
+    assert op["format"] == "openpose" and op["path"].endswith("{video_id}")
+    assert "allow_pickle" not in op  # a runtime option
+    shifted = EstimateStage.from_pipeline(pipeline({"name": "bp", "backend": "mediapipe"},
+                                                   op_cfg(files) | {"frame_offset": 3}))
+    assert shifted.params()["experts"][1] != op
