@@ -138,6 +138,10 @@ class CheckpointError(PosetoolsError):
     """A model checkpoint is missing, cannot be downloaded, or fails its checksum."""
 
 
+class FormatError(PosetoolsError, ValueError):
+    """A file another tool wrote (or should have written) is missing or not in its format."""
+
+
 class StoreError(PosetoolsError):
     """An artifact file is corrupt, incomplete or has an unexpected layout."""
 

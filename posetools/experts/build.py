@@ -19,7 +19,7 @@ from ..config.models import DetectorConfig, ExpertConfig
 from ..errors import ConfigError, MissingBackendError
 from .devices import resolve_device
 from .install import missing_backend
-from .types import Detector, PoseExpert
+from .types import Detector, PoseExpert, PoseSource
 
 _PKG = "posetools.experts.backends"
 
@@ -36,8 +36,12 @@ EXPERTS: dict[str, tuple[str, str]] = {
     "ultralytics": ("ultralytics", "UltralyticsPoseExpert"),
     "mm": ("mm", "MMPoseExpert"),
     "onnx": ("onnx", "OnnxPoseExpert"),
+    "import": ("imported", "ImportPoseSource"),
 }
-"""Expert backend -> (module in ``posetools.experts.backends``, class)."""
+"""Expert backend -> (module in ``posetools.experts.backends``, class).
+
+``import`` builds a :class:`~posetools.experts.types.PoseSource` (files other tools
+wrote), which the estimate stage queries per video instead of per frame."""
 
 
 def _construct(table: dict[str, tuple[str, str]], backend: str, cfg):
@@ -64,7 +68,7 @@ def build_detector(cfg: DetectorConfig) -> Detector:
     return _construct(DETECTORS, cfg.backend, cfg)
 
 
-def build_expert(cfg: ExpertConfig) -> PoseExpert:
+def build_expert(cfg: ExpertConfig) -> PoseExpert | PoseSource:
     """Construct the pose expert a config names (every call builds a new model).
 
     Raises:
@@ -86,7 +90,7 @@ def cached_detector(cfg: DetectorConfig) -> Detector:
 
 
 @cache
-def cached_expert(cfg: ExpertConfig) -> PoseExpert:
+def cached_expert(cfg: ExpertConfig) -> PoseExpert | PoseSource:
     """:func:`build_expert`, memoized per process on the (frozen) config.
 
     Stateful experts (MediaPipe in video mode) expose ``reset()``; call it at the

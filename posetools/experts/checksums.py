@@ -54,6 +54,10 @@ def model_checksum(cfg: ExpertConfig | DetectorConfig, file_hash: FileHash | Non
 
             _require_installed("mm", "mmdet" if kind == "detector" else "mmpose")
             return weights_checksum(cfg.model, cfg.checkpoint, kind, fh)
+        case "import":
+            from .backends.imported import options_checksum
+
+            return options_checksum(cfg)
         case "onnx":
             path = Path(cfg.model).expanduser()
             if not path.is_file():

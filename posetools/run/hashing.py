@@ -79,6 +79,24 @@ class HashCache:
                     self._db.rollback()
         return digest
 
+    def digest(self, paths: list[Path]) -> str:
+        """One sha256 over the contents of files and folders (every file below a folder).
+
+        A path that does not exist counts as ``missing`` (the stage reports the error).
+        """
+        h = hashlib.sha256()
+        for root in paths:
+            root = Path(root)
+            files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() \
+                else [root]
+            h.update(f"{root}\n".encode())
+            for f in files:
+                try:
+                    h.update(f"{f.relative_to(root)}={self.get(f)}\n".encode())
+                except OSError:
+                    h.update(f"{f.name}=missing\n".encode())
+        return h.hexdigest()
+
     def close(self) -> None:
         """Close the database."""
         if self._db is not None:

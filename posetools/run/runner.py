@@ -139,6 +139,9 @@ class Runner:
                 if input_hash is not None and (e.start is not None or e.end is not None):
                     # the manifest's segment selects which frames are read: part of the input
                     input_key = f"{input_hash}[{e.start},{e.end})"
+                extra = stage.extra_inputs(e)
+                if extra:  # e.g. the files an import expert reads
+                    input_key = f"{input_key}+files:{hashes.digest(extra)}"
                 fp = fingerprint(stage=stage.name, stage_version=stage.version, params=params,
                                  input_hash=input_key, model_checksum=model, upstream=up_fps)
                 row = mine.get(vid)

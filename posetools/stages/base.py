@@ -90,6 +90,13 @@ class Stage(ABC):
         """
         return semantic(self.config)
 
+    def extra_inputs(self, entry: ManifestEntry) -> list[Path]:
+        """Files or folders besides the video whose contents the result depends on.
+
+        The runner hashes them into the video's fingerprint (default: none).
+        """
+        return []
+
     uses_models: ClassVar[bool] = False
     """Whether the stage runs models (the executors may give it a GPU)."""
 

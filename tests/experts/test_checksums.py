@@ -19,6 +19,7 @@ CASES = [
     DetectorConfig(backend="mediapipe", model="full"),
     ExpertConfig(name="bp", backend="mediapipe", model="full"),
     ExpertConfig(name="bpt", backend="mediapipe", model="full", top_down=True),
+    ExpertConfig(name="op", backend="import", format="openpose", path="/data/op/{video_id}"),
 ]
 
 
