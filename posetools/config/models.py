@@ -31,6 +31,9 @@ def valid_device(device: str | None) -> bool:
 
 
 Backend = Literal["mediapipe", "ultralytics", "mm", "onnx", "import"]
+Precision = Literal["fp32", "fp16"]
+HALF_BACKENDS = ("mm", "onnx", "ultralytics")
+"""Backends that run ``precision: fp16`` (on a CUDA device)."""
 DetectorBackend = Literal["hog", "mediapipe", "mm", "onnx"]
 ImportFormat = Literal["coco", "coco_results", "mmpose", "openpose", "alphapose", "pyskl"]
 """File formats ``backend: import`` reads (one reader each in ``posetools.io.formats``)."""
@@ -54,6 +57,8 @@ class ExpertConfig:
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``; ``None`` (the default) takes
             the run's ``--device`` (runtime knob, not in fingerprints).
         batch_size: Frames (or crops) per forward pass (runtime knob).
+        precision: ``fp32``, or ``fp16`` (half precision on a CUDA device; mm, onnx and
+            ultralytics backends). Changes results slightly, so it is in fingerprints.
         top_down: Run on the ``detect`` stage's boxes (required for mm/onnx
             top-down models; optional for mediapipe, whose own detector otherwise
             finds one main person).
@@ -89,6 +94,7 @@ class ExpertConfig:
     checkpoint: str | None = weights(None)
     device: str | None = runtime(None)
     batch_size: int = runtime(8)
+    precision: Precision = "fp32"
     top_down: bool = False
     min_keypoint_score: float = 0.0
     min_instance_score: float = 0.0
@@ -109,6 +115,8 @@ class ExpertConfig:
         require(self.batch_size >= 1, "batch_size: must be >= 1")
         require(valid_device(self.device),
                 f"device: {self.device!r} is not one of cpu, cuda, cuda:N, auto")
+        require(self.precision == "fp32" or self.backend in HALF_BACKENDS,
+                f"precision: fp16 runs on the {', '.join(HALF_BACKENDS)} backends only")
         require(0.0 <= self.min_keypoint_score <= 1.0, "min_keypoint_score: must be in [0, 1]")
         require(0.0 <= self.min_instance_score <= 1.0, "min_instance_score: must be in [0, 1]")
         require(self.frame_stride >= 1, "frame_stride: must be >= 1")
@@ -174,6 +182,7 @@ class DetectorConfig:
         checkpoint: Local checkpoint path, or ``None`` for the model-zoo default.
         device: As for :class:`ExpertConfig` (runtime knob).
         batch_size: Runtime knob.
+        precision: As for :class:`ExpertConfig`.
         score_threshold: Boxes below this score are dropped.
         nms_iou: IoU for the final per-frame NMS over person boxes.
         max_detections: Keep at most this many boxes per frame (highest scores).
@@ -184,6 +193,7 @@ class DetectorConfig:
     checkpoint: str | None = weights(None)
     device: str | None = runtime(None)
     batch_size: int = runtime(8)
+    precision: Precision = "fp32"
     score_threshold: float = 0.3
     nms_iou: float = 0.65
     max_detections: int = 20
@@ -192,6 +202,8 @@ class DetectorConfig:
         require(self.batch_size >= 1, "batch_size: must be >= 1")
         require(valid_device(self.device),
                 f"device: {self.device!r} is not one of cpu, cuda, cuda:N, auto")
+        require(self.precision == "fp32" or self.backend in HALF_BACKENDS,
+                f"precision: fp16 runs on the {', '.join(HALF_BACKENDS)} backends only")
         require(0.0 <= self.score_threshold <= 1.0, "score_threshold: must be in [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou: must be in (0, 1]")
         require(self.max_detections >= 1, "max_detections: must be >= 1")
@@ -201,11 +213,20 @@ def expert_params(cfg: ExpertConfig) -> dict:
     """The semantic parameters of an expert (what its fingerprint covers).
 
     :func:`~posetools.config.loader.semantic` of the config, without the import-only
-    fields for the other backends: they are always at their defaults there, so leaving
-    them out keeps the fingerprints of pipelines that import nothing unchanged.
+    fields for the other backends (always at their defaults there) and without
+    ``precision`` when it is ``fp32``: leaving them out keeps the fingerprints of
+    pipelines that use neither unchanged.
     """
-    params = semantic(cfg)
+    params = detector_params(cfg)
     if cfg.backend != "import":
         for name in IMPORT_FIELDS:
             params.pop(name, None)
+    return params
+
+
+def detector_params(cfg: DetectorConfig | ExpertConfig) -> dict:
+    """The semantic parameters of a model (``precision`` only when it is not ``fp32``)."""
+    params = semantic(cfg)
+    if params.get("precision") == "fp32":
+        del params["precision"]
     return params

@@ -5,8 +5,8 @@ The run's device fills every model whose YAML leaves ``device`` unset
 stay on the CPU.
 With ``--devices cuda:0,cuda:1`` the process-pool workers take the listed devices
 in turn (worker ``i`` gets ``devices[i % len(devices)]``). Before a local run
-starts any worker, :func:`check_run_devices` resolves every model's device here, so
-a CUDA request on a machine without CUDA is one line, not one failure per video.
+starts any stage, :func:`check_run_devices` checks every CUDA request here, so a
+CUDA request on a machine without CUDA is one line, not one failure per video.
 """
 
 from __future__ import annotations
@@ -74,14 +74,18 @@ def models_of(pipeline: PipelineConfig,
 
 def check_run_devices(pipeline: PipelineConfig, stages: Sequence[str],
                       devices: Sequence[str]) -> None:
-    """Resolve each model's device for each worker device, here and now.
+    """Check every explicit CUDA request of the run's models, here and now.
+
+    ``auto`` and ``cpu`` are not checked (they always work), so a run that asks for no
+    GPU never imports a GPU library here.
 
     Raises:
         DeviceError: A model asks for CUDA and cannot have it on this machine.
     """
     for device in dict.fromkeys(devices):
         for m in models_of(with_device(pipeline, device), stages):
-            resolve_device(m.device, m.backend)
+            if m.device is not None and m.device.startswith("cuda"):
+                resolve_device(m.device, m.backend)
 
 
 def worker_device(devices: Sequence[str], index: int) -> str:

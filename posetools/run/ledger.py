@@ -191,12 +191,17 @@ class Ledger:
         where, args = ("WHERE stage=?", (stage,)) if stage is not None else ("", ())
         return self._select(f"{where} ORDER BY stage, video_id", args)
 
-    def by_video(self, stage: str) -> dict[str, LedgerRow]:
-        """Every row of ``stage`` keyed by video id (one query; for planning)."""
-        return {r.video_id: r for r in self._select("WHERE stage=?", (stage,))}
+    def by_video(self, stage: str, *, light: bool = False) -> dict[str, LedgerRow]:
+        """Every row of ``stage`` keyed by video id (one query; for planning).
 
-    def _select(self, tail: str, args: tuple) -> list[LedgerRow]:
-        cols = [c for c in _COLUMNS if c in self._columns]
+        ``light`` leaves ``detail`` and ``traceback_path`` out (``None``): what planning
+        reads, without decoding every row's JSON.
+        """
+        skip = ("detail", "traceback_path") if light else ()
+        return {r.video_id: r for r in self._select("WHERE stage=?", (stage,), skip)}
+
+    def _select(self, tail: str, args: tuple, skip: tuple[str, ...] = ()) -> list[LedgerRow]:
+        cols = [c for c in _COLUMNS if c in self._columns and c not in skip]
         try:
             cur = self._db.execute(f"SELECT {', '.join(cols)} FROM state {tail}", args)
             return [LedgerRow(**_decoded(dict(zip(cols, r, strict=True)))) for r in cur]

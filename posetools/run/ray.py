@@ -25,6 +25,7 @@ that dies (killed, out of memory) is restarted by Ray and its video retried
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import warnings
 from collections.abc import Callable, Sequence
@@ -59,15 +60,20 @@ def _run_row(row: dict[str, Any], stage_name: str, pipeline: PipelineConfig,
     return {"k": row["k"], "result": json.dumps(res.to_dict(), default=str)}
 
 
-class _StageActor:
-    """A Ray actor that keeps one stage (and its models) across the videos it gets."""
+def _actor_class(stage_name: str, pipeline: PipelineConfig, params: dict[str, Any],
+                 device: str | None) -> type:
+    """A Ray actor class that keeps one stage (and its models) across the videos it gets.
 
-    def __init__(self, stage_name: str, pipeline: PipelineConfig, params: dict[str, Any],
-                 device: str | None) -> None:
-        self._args = (stage_name, pipeline, params, device)
+    The stage's config travels with the class (it is small); the work items travel as
+    rows. Constructor arguments would sit in the object store, which Ray warns breaks
+    the restart of a killed actor.
+    """
 
-    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
-        return _run_row(row, *self._args)
+    class _StageActor:
+        def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+            return _run_row(row, stage_name, pipeline, params, device)
+
+    return _StageActor
 
 
 class RayExecutor:
@@ -109,13 +115,17 @@ class RayExecutor:
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
         args = {"stage_name": stage_name, "pipeline": pipeline, "params": params,
                 "device": self.device}
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no INFO lines per stage
         with warnings.catch_warnings():
             # Ray 2.60 deprecates these retry arguments without a named replacement; they
             # bound the retries of a video that kills its worker (Ray's default: forever)
             warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
             if self.uses_models:
-                return ds.map(_StageActor, fn_constructor_kwargs=args,
-                              compute=ray.data.ActorPoolStrategy(size=self.workers),
+                return ds.map(_actor_class(**args),
+                              # one video per actor at a time: a killed actor loses
+                              # only the video it was running
+                              compute=ray.data.ActorPoolStrategy(
+                                  size=self.workers, max_tasks_in_flight_per_actor=1),
                               num_cpus=self.cpus, num_gpus=self.gpus or None,
                               max_restarts=-1, max_task_retries=self.retries)
             return ds.map(_run_row, fn_kwargs=args, concurrency=self.workers,

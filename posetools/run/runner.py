@@ -34,12 +34,12 @@ from tqdm.auto import tqdm
 from ..config.schema import PipelineConfig
 from ..io.files import atomic_write
 from ..io.manifest import ManifestEntry
-from ..io.store import artifact_path
+from ..io.store import artifact_file
 from ..stages import Stage, build_stage
 from ..stages.base import VideoJob
 from .devices import check_run_devices
 from .executors import Executor, InlineExecutor, PoolExecutor
-from .hashing import HashCache, fingerprint
+from .hashing import Fingerprinter, HashCache
 from .ledger import Ledger, LedgerRow
 from .outdir import OutputFolder
 from .ray import RayExecutor
@@ -75,9 +75,12 @@ class Runner:
         Raises:
             OutputFolderError: ``out`` cannot be used.
             PosetoolsError: Another run holds the output folder's lock.
+            DeviceError: A model asks for CUDA and this machine cannot give it.
             LedgerError: The ledger cannot be written (the run stops).
         """
         stages = list(stages or self.pipeline.stages)
+        if self.options.executor == "local":  # on Ray, the GPUs are the nodes' (checked there)
+            check_run_devices(self.pipeline, stages, self.options.worker_devices)
         with OutputFolder(self.out) as folder:
             self.out = folder.path
             ledger = Ledger(self.out)
@@ -99,18 +102,22 @@ class Runner:
               hashes: HashCache, report: StageReport, model: str,
               token: str) -> list[WorkItem]:
         todo = []
-        params = stage.params()
-        mine = ledger.by_video(stage.name)
-        upstream_rows = {inp: ledger.by_video(inp) for inp in stage.inputs()}
-        probe_rows = ledger.by_video(PROBE) if stage.reads_video() and stage.name != PROBE else {}
+        fingerprint = Fingerprinter(stage=stage.name, stage_version=stage.version,
+                                    params=stage.params(), model_checksum=model)
+        mine = ledger.by_video(stage.name, light=True)
+        upstream_rows = {inp: ledger.by_video(inp, light=True) for inp in stage.inputs()}
+        reads_video = stage.reads_video()
+        probe_rows = ledger.by_video(PROBE, light=True) \
+            if reads_video and stage.name != PROBE else {}
+        out = str(self.out)
         with ledger.batch():
             for e in entries:
                 vid = e.video_id
                 upstream, up_fps, missing = {}, {}, None
                 for inp, rows in upstream_rows.items():
                     row = rows.get(vid)
-                    path = artifact_path(self.out, inp, vid)
-                    if row is None or row.state != "committed" or not path.is_file():
+                    path = artifact_file(out, inp, vid)
+                    if row is None or row.state != "committed" or not os.path.isfile(path):
                         state = "not run" if row is None else row.state
                         missing = f"upstream stage '{inp}' is not committed ({state})"
                         break
@@ -121,7 +128,7 @@ class Runner:
                     report.skipped.append((vid, missing))
                     continue
                 input_hash = None
-                if stage.reads_video():
+                if reads_video:
                     try:
                         input_hash = hashes.get(e.path)
                     except OSError as err:
@@ -142,10 +149,9 @@ class Runner:
                 extra = stage.extra_inputs(e)
                 if extra:  # e.g. the files an import expert reads
                     input_key = f"{input_key}+files:{hashes.digest(extra)}"
-                fp = fingerprint(stage=stage.name, stage_version=stage.version, params=params,
-                                 input_hash=input_key, model_checksum=model, upstream=up_fps)
+                fp = fingerprint(input_key, up_fps)
                 row = mine.get(vid)
-                final = artifact_path(self.out, stage.name, vid)
+                final = artifact_file(out, stage.name, vid)
                 damaged = None
                 if not self.options.force and row is not None and row.state == "committed" \
                         and row.fingerprint == fp:
@@ -157,7 +163,8 @@ class Runner:
                                message=damaged)
                 if damaged:
                     report.repaired.append(vid)
-                job = VideoJob(entry=e, video_path=e.path, out=self.out, upstream=upstream)
+                job = VideoJob(entry=e, video_path=e.path, out=self.out,
+                               upstream={k: Path(v) for k, v in upstream.items()})
                 todo.append(WorkItem(job, fp, input_hash, token))
         return todo
 
@@ -185,8 +192,6 @@ class Runner:
         # from the weight files (cached hashes): no model is built to plan
         model = stage.model_checksum(hashes.get) if entries else ""
         todo = self._plan(stage, entries, ledger, hashes, report, model, token)
-        if todo and stage.uses_models and self.options.executor == "local":
-            check_run_devices(self.pipeline, [name], self.options.worker_devices)
         params = stage.params()
         show = self.options.progress
         vbar = tqdm(total=len(entries), desc=f"{name:>9} videos", unit="vid", disable=not show,
@@ -243,7 +248,7 @@ def _probe_failed(row: LedgerRow | None, input_hash: str | None) -> str | None:
     return f"probe failed on this video ({row.error_class}): {first}"
 
 
-def _changed_since_commit(row: LedgerRow, path: Path) -> str | None:
+def _changed_since_commit(row: LedgerRow, path: str | Path) -> str | None:
     """Why a committed artifact must be recomputed (missing, or changed since), or None."""
     try:
         st = os.stat(path)

@@ -14,7 +14,7 @@ from typing import Any
 
 import h5py
 
-from ..config.loader import semantic
+from ..config.models import detector_params
 from ..config.schema import DetectConfig
 from ..errors import ExpertError, PosetoolsError, ShapeError
 from ..experts.batching import call_model
@@ -48,7 +48,7 @@ class DetectStage(Stage):
 
     def params(self) -> dict[str, Any]:
         """Semantic parameters: the detector's semantic fields and the frame stride."""
-        return {"detector": semantic(self.config.detector),
+        return {"detector": detector_params(self.config.detector),
                 "frame_stride": self.video.frame_stride}
 
     uses_models = True
@@ -96,7 +96,7 @@ class DetectStage(Stage):
         boxes, scores, n = DetectArtifact.pack([d.boxes for d in dets], [d.scores for d in dets])
         DetectArtifact(FrameAxis.from_video(idx, pts, reader.info, self.video.frame_stride),
                        boxes, scores, n, cfg.backend, detector.model_id, detector.checksum(),
-                       json.dumps(semantic(cfg), sort_keys=True)).write(out)
+                       json.dumps(detector_params(cfg), sort_keys=True)).write(out)
         return {"frames": len(idx), "boxes": int(n.sum()), "empty_frames": int((n == 0).sum())}
 
 

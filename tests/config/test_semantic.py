@@ -100,7 +100,7 @@ def candidates(tp: Any, value: Any) -> list:
             return [((0, 5), (0, 6))]
         if value is None and get_origin(inner) is Literal:
             return list(get_args(inner))
-        return (["blazepose", "other.pth", r"(\d+)\.json", "coco17"] if value is None
+        return (["blazepose", "other.pth", r"(\d+)\.json", "coco17", "cuda"] if value is None
                 else [None, *candidates(inner, value)])
     if tp is bool:
         return [not value]
@@ -133,8 +133,10 @@ TOGETHER = {
 }
 """Fields of the import expert whose other values need sibling fields changed with them."""
 
-REJECTED = {("estimate", "experts", 1, "top_down")}
-"""Fields with no valid other value in this context (imported poses use no boxes)."""
+REJECTED = {("estimate", "experts", 1, "top_down"), ("detect", "detector", "precision"),
+            ("estimate", "experts", 0, "precision"), ("estimate", "experts", 1, "precision")}
+"""Fields with no valid other value in this context (imported poses use no boxes; HOG,
+MediaPipe and imports have no fp16; see :func:`test_precision_is_semantic_where_it_runs`)."""
 
 
 @pytest.mark.parametrize("path, field, tp", FIELDS, ids=[".".join(map(str, p)) for p, *_ in FIELDS])
@@ -180,3 +182,17 @@ def test_every_section_field_is_covered():
             "normalize.scale", "estimate.track.max_persons", "probe.brightness",
             "aggregate.refine", "aggregate.refine.cutoff_hz",
             "aggregate.refine.butter_order"} <= names
+
+
+def test_precision_is_semantic_where_it_runs():
+    cfg = from_dict(PipelineConfig, {
+        "stages": ["detect", "estimate"], "detect": {"detector": {"backend": "mm"}},
+        "estimate": {"experts": [{"name": "rtm", "backend": "mm", "top_down": True}]}})
+    before = stage_params(cfg)
+    assert "precision" not in before["estimate"]["experts"][0]  # fp32: fingerprints as before
+    assert "precision" not in before["detect"]["detector"]
+    half = replace_at(replace_at(cfg, ("estimate", "experts", 0, "precision"), "fp16"),
+                      ("detect", "detector", "precision"), "fp16")
+    after = stage_params(half)
+    assert after["estimate"]["experts"][0]["precision"] == "fp16"
+    assert after["detect"]["detector"]["precision"] == "fp16"
