@@ -104,11 +104,16 @@ class Runner:
         todo = []
         fingerprint = Fingerprinter(stage=stage.name, stage_version=stage.version,
                                     params=stage.params(), model_checksum=model)
-        mine = ledger.by_video(stage.name, light=True)
-        upstream_rows = {inp: ledger.by_video(inp, light=True) for inp in stage.inputs()}
+        # a few videos of a large ledger: query them; else read each stage's rows once
+        ids = [e.video_id for e in entries] if len(entries) <= 2000 else None
+
+        def rows_of(name: str) -> dict[str, LedgerRow]:
+            return ledger.by_video(name, light=True, video_ids=ids)
+
+        mine = rows_of(stage.name)
+        upstream_rows = {inp: rows_of(inp) for inp in stage.inputs()}
         reads_video = stage.reads_video()
-        probe_rows = ledger.by_video(PROBE, light=True) \
-            if reads_video and stage.name != PROBE else {}
+        probe_rows = rows_of(PROBE) if reads_video and stage.name != PROBE else {}
         out = str(self.out)
         with ledger.batch():
             for e in entries:
