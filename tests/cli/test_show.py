@@ -84,3 +84,10 @@ def test_show_reads_committed_artifacts_with_a_manifest(tmp_path):
     assert "a: overlay 6 frames, 320x240" in r.output  # every frame of the clip (5 processed)
     assert png_size((tmp_path / "v" / "a_confidence.png").read_bytes()) == confidence_size(1)
     assert not (tmp_path / "v" / "a_heatmaps.png").exists()  # not committed: not requested
+    # the source video as recorded by the ledger (probe's row), or given as a file path
+    r = CliRunner().invoke(main, ["show", str(out), "--video", "a", "-o", str(tmp_path / "w"),
+                                  "--stages", "overlay", "--frames", "2:", "--no-progress"])
+    assert r.exit_code == 0 and "a: overlay 4 frames" in r.output, r.output
+    r = CliRunner().invoke(main, ["show", str(out), "--video", str(tmp_path / "a.mp4"), "-o",
+                                  str(tmp_path / "w"), "--stages", "confidence"])
+    assert r.exit_code == 0 and f"wrote {tmp_path / 'w' / 'a_confidence.png'}" in r.output
