@@ -58,6 +58,41 @@ def _state_note(row) -> str:
     return row.state
 
 
+def _plan(videos, ledger_rows, wanted, out: Path):
+    """``[(video_id, source, outputs)]`` to write, and one problem line per missing input."""
+    from ..viz.show import NEEDS, available_outputs, missing_stages
+
+    by_video: dict[str, dict] = {}
+    for r in ledger_rows:
+        by_video.setdefault(r.video_id, {})[r.stage] = r
+    plans, problems = [], []
+    for vid, src in videos:
+        have = by_video.get(vid, {})
+        if not have:
+            known = ", ".join(sorted(by_video)[:8]) or "none"
+            problems.append(f"[video={vid}] nothing was run for this video in {out} "
+                            f"(videos there: {known})")
+            continue
+        committed = {s for s, r in have.items() if r.state == "committed"}
+        todo = wanted or available_outputs(committed)
+        if not todo:
+            needed = " / ".join(sorted({s for n in NEEDS.values() for s in n}))
+            problems.append(f"[video={vid}] nothing to show: no committed {needed} artifact; "
+                            f"run the pipeline first (`posetools run PIPELINE -m MANIFEST -o "
+                            f"{out}`)")
+            continue
+        for o, lack in missing_stages(todo, committed).items():
+            st = lack[0]
+            problems.append(f"[video={vid}] {o} needs the '{st}' artifact, which is not "
+                            f"committed ({_state_note(have.get(st))}): run `"
+                            + _STAGE_HINT.format(stage=st, out=out, vid=vid) + "` first")
+        if src is None and ("overlay" in todo or "heatmaps" in todo):
+            problems.append(f"[video={vid}] the source video is unknown: give the run's "
+                            "manifest with -m")
+        plans.append((vid, src, todo))
+    return plans, problems
+
+
 @click.command("show")
 @click.argument("out", type=click.Path(file_okay=False, exists=True))
 @click.option("--video", "video_ids", multiple=True,
@@ -87,7 +122,7 @@ def show_cmd(out, video_ids, manifest, data_root, only, split, stages, dest, fra
 
     from ..run.ledger import Ledger
     from ..viz.selection import FrameSelection
-    from ..viz.show import NEEDS, available_outputs, missing_stages, show_video
+    from ..viz.show import show_video
 
     out_p = Path(out)
     wanted = _outputs(stages)
@@ -95,39 +130,13 @@ def show_cmd(out, video_ids, manifest, data_root, only, split, stages, dest, fra
         selection = FrameSelection.parse(frames, every)
         ledger = Ledger(out_p, readonly=True)
         rows = ledger.rows()
+        ledger.close()
         videos = _videos(video_ids, manifest, data_root, only, split, rows)
     except PosetoolsError as e:
         fail(e)
     if not videos:
         fail(PosetoolsError("no video selected"))
-    by_video: dict[str, dict[str, object]] = {}
-    for r in rows:
-        by_video.setdefault(r.video_id, {})[r.stage] = r
-    plans, problems = [], []
-    for vid, src in videos:
-        have = by_video.get(vid, {})
-        if not have:
-            known = ", ".join(sorted(by_video)[:8]) or "none"
-            problems.append(f"[video={vid}] nothing was run for this video in {out_p} "
-                            f"(videos there: {known})")
-            continue
-        committed = {s for s, r in have.items() if r.state == "committed"}
-        todo = wanted or available_outputs(committed)
-        if not todo:
-            problems.append(f"[video={vid}] nothing to show: no committed "
-                            f"{' / '.join(sorted({s for n in NEEDS.values() for s in n}))} "
-                            f"artifact; run the pipeline first (`posetools run PIPELINE -m "
-                            f"MANIFEST -o {out_p}`)")
-            continue
-        for o, lack in missing_stages(todo, committed).items():
-            st = lack[0]
-            problems.append(f"[video={vid}] {o} needs the '{st}' artifact, which is not "
-                            f"committed ({_state_note(have.get(st))}): run `"
-                            + _STAGE_HINT.format(stage=st, out=out_p, vid=vid) + "` first")
-        if src is None and ("overlay" in todo or "heatmaps" in todo):
-            problems.append(f"[video={vid}] the source video is unknown: give the run's "
-                            "manifest with -m")
-        plans.append((vid, src, todo))
+    plans, problems = _plan(videos, rows, wanted, out_p)
     if problems:
         for p in problems:
             click.secho(f"error: {p}", fg="red", err=True)

@@ -27,6 +27,7 @@ from ..io.artifacts.aggregate import AggregateArtifact
 from ..io.artifacts.normalize import NormalizeArtifact
 from ..skeletons import get_layout
 from .draw import ALERT_COLOR, expert_color
+from .overlay import dropped_rows
 
 DPI = 100
 CONFIDENCE_WIDTH = 1400
@@ -123,7 +124,7 @@ def selection_strip(agg: AggregateArtifact, slot: int, rows: np.ndarray) -> np.n
 
 
 def confidence_png(agg: AggregateArtifact, *, rows: np.ndarray | None = None,
-                   title: str = "", dropped: np.ndarray | None = None) -> bytes:
+                   title: str = "") -> bytes:
     """C over time per track, gamma, dropped frames, and SST-A's choice per joint.
 
     Args:
@@ -131,8 +132,6 @@ def confidence_png(agg: AggregateArtifact, *, rows: np.ndarray | None = None,
         rows: ``(T,) bool`` rows to plot (default all; the x axis is the original
             frame index).
         title: Figure title (e.g. the video id).
-        dropped: ``(T, P) bool`` rows SST-A discarded (default
-            :func:`posetools.viz.overlay.dropped_rows`' rule, computed here).
 
     Returns:
         PNG bytes of :func:`confidence_size` pixels.
@@ -145,10 +144,7 @@ def confidence_png(agg: AggregateArtifact, *, rows: np.ndarray | None = None,
     w, h = confidence_size(len(shown))
     fig = figure(w, h)
     fi = agg.frames.frame_index[pos].astype(np.float64)
-    if dropped is None:
-        ssta_valid = agg.valid if agg.refine is None else agg.refine.raw_valid
-        dropped = (agg.track_ids >= 0) & ~ssta_valid & (agg.confidence < agg.gamma)
-    dropped = dropped[pos]
+    dropped = dropped_rows(agg)[pos]
     lo, hi = (fi[0] - 0.5, fi[-1] + 0.5) if len(fi) else (0.0, 1.0)
     left, width = 150, 980
     ax = px_axes(fig, w, h, left, _TITLE_PX, width, _TOP_PX)
