@@ -82,11 +82,11 @@ def dets(boxes: np.ndarray, scores) -> Detections:
 def as_built():
     """Build models without the fast-inference rewrites (conv-BN folding, channels-last)."""
     mm.clear_model_cache()
-    mm.FAST_INFERENCE = False
+    mm.models.FAST_INFERENCE = False
     try:
         yield
     finally:
-        mm.FAST_INFERENCE = True
+        mm.models.FAST_INFERENCE = True
         mm.clear_model_cache()
 
 
