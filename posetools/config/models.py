@@ -2,8 +2,8 @@
 
 Which backend implements each ``backend`` value is decided in one place,
 :mod:`posetools.experts.build`. ``checkpoint`` is declared :func:`weights` (the model
-checksum stands for it in fingerprints); ``device`` and ``batch_size`` are
-:func:`runtime` knobs.
+checksum stands for it in fingerprints); ``device``, ``batch_size`` and ``threads``
+are :func:`runtime` knobs.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class ExpertConfig:
             model-zoo entry.
         device: ``cpu``, ``cuda``, ``cuda:0``... (runtime knob, not in fingerprints).
         batch_size: Frames (or crops) per forward pass (runtime knob).
+        threads: ONNX Runtime intra-op threads of the ``onnx`` backend; ``0`` is ONNX
+            Runtime's default (one per physical core). Other backends ignore it
+            (runtime knob).
         top_down: Run on the ``detect`` stage's boxes (required for mm/onnx
             top-down models; optional for mediapipe, whose own detector otherwise
             finds one main person).
@@ -47,6 +50,7 @@ class ExpertConfig:
     checkpoint: str | None = weights(None)
     device: str = runtime("cpu")
     batch_size: int = runtime(8)
+    threads: int = runtime(0)
     top_down: bool = False
     min_keypoint_score: float = 0.0
     min_instance_score: float = 0.0
@@ -56,6 +60,7 @@ class ExpertConfig:
         require(bool(_NAME_RE.fullmatch(self.name)),
                 f"name: {self.name!r} must match [A-Za-z0-9_-]+")
         require(self.batch_size >= 1, "batch_size: must be >= 1")
+        require(self.threads >= 0, "threads: must be >= 0 (0: ONNX Runtime's default)")
         require(0.0 <= self.min_keypoint_score <= 1.0, "min_keypoint_score: must be in [0, 1]")
         require(0.0 <= self.min_instance_score <= 1.0, "min_instance_score: must be in [0, 1]")
         require(self.frame_stride >= 1, "frame_stride: must be >= 1")
@@ -72,6 +77,8 @@ class DetectorConfig:
         checkpoint: Local checkpoint path, or ``None`` for the model-zoo default.
         device: Runtime knob.
         batch_size: Runtime knob.
+        threads: ONNX Runtime intra-op threads (``onnx`` backend; ``0``: its default).
+            Runtime knob.
         score_threshold: Boxes below this score are dropped.
         nms_iou: IoU for the final per-frame NMS over person boxes.
         max_detections: Keep at most this many boxes per frame (highest scores).
@@ -82,12 +89,14 @@ class DetectorConfig:
     checkpoint: str | None = weights(None)
     device: str = runtime("cpu")
     batch_size: int = runtime(8)
+    threads: int = runtime(0)
     score_threshold: float = 0.3
     nms_iou: float = 0.65
     max_detections: int = 20
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, "batch_size: must be >= 1")
+        require(self.threads >= 0, "threads: must be >= 0 (0: ONNX Runtime's default)")
         require(0.0 <= self.score_threshold <= 1.0, "score_threshold: must be in [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou: must be in (0, 1]")
         require(self.max_detections >= 1, "max_detections: must be >= 1")
