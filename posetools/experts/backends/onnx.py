@@ -153,6 +153,7 @@ class _Session:
         self.meta: dict[str, Any] = {**OFFICIAL.get(self.family, {}), **meta}
         self.model_id = str(meta.get("model") or p.stem)
         self._buf: np.ndarray | None = None
+        self._norm: tuple[np.ndarray, np.ndarray, bool] | None = None
 
     def check(self, families: Sequence[str], what: str) -> None:
         """Refuse a file whose family is not one of ``families`` (or lacks its outputs)."""
@@ -166,6 +167,12 @@ class _Session:
         if self.meta.get("tensor_layout", "NCHW") != "NCHW":
             raise ConfigError(f"model: {self.path.name}: tensor_layout "
                               f"{self.meta['tensor_layout']!r} (NCHW only)")
+        if list(self.meta.get("input_size", self.size_wh)) != list(self.size_wh):
+            raise ConfigError(f"model: {self.path.name}: metadata input_size "
+                              f"{self.meta['input_size']} but the graph takes {self.size_wh}")
+        self._norm = (np.asarray(self.meta["mean"], np.float32),
+                      np.asarray(self.meta["std"], np.float32),
+                      self.meta["channel_order"] == "BGR")  # frames arrive RGB
 
     def normalize(self, images: np.ndarray) -> np.ndarray:
         """``(B, H, W, 3) uint8`` RGB -> the network input ``(B, 3, H, W) float32``.
@@ -176,9 +183,9 @@ class _Session:
         n = len(images)
         if self._buf is None or self._buf.shape[0] < n:
             self._buf = np.empty((n, 3, h, w), np.float32)
-        return ops.to_nchw(images, np.asarray(self.meta["mean"], np.float32),
-                           np.asarray(self.meta["std"], np.float32),
-                           swap_rb=self.meta["channel_order"] == "BGR", out=self._buf[:n])
+        assert self._norm is not None, "check() first"
+        mean, std, swap = self._norm
+        return ops.to_nchw(images, mean, std, swap_rb=swap, out=self._buf[:n])
 
     def run(self, batch: np.ndarray, names: Sequence[str]) -> list[np.ndarray]:
         """Run on ``(B, 3, H, W)`` float32, one item per call if the batch axis is fixed."""

@@ -33,8 +33,18 @@ class _NMS(torch.autograd.Function):
     """Per-class NMS exported as ONNX ``NonMaxSuppression`` (eager: torchvision's nms)."""
 
     @staticmethod
-    def forward(ctx, boxes: Tensor, scores: Tensor, max_out: int, iou: float,  # noqa: D102
+    def forward(ctx, boxes: Tensor, scores: Tensor, max_out: int, iou: float,
                 score_thr: float) -> Tensor:
+        """Selected ``(K, 3) int64`` rows ``(image, class, box)``, as ONNX's operator.
+
+        Args:
+            ctx: Autograd context (unused).
+            boxes: ``(B, N, 4)`` xyxy.
+            scores: ``(B, C, N)``.
+            max_out: Boxes kept per image and class.
+            iou: Suppression IoU.
+            score_thr: Candidates score above this.
+        """
         from torchvision.ops import nms
 
         rows = []
@@ -47,7 +57,8 @@ class _NMS(torch.autograd.Function):
         return torch.cat(rows) if rows else boxes.new_zeros((0, 3), dtype=torch.int64)
 
     @staticmethod
-    def symbolic(g, boxes, scores, max_out: int, iou: float, score_thr: float):  # noqa: D102
+    def symbolic(g, boxes, scores, max_out: int, iou: float, score_thr: float):
+        """The ONNX ``NonMaxSuppression`` node (corner boxes)."""
         return g.op(
             "NonMaxSuppression", boxes, scores,
             g.op("Constant", value_t=torch.tensor([max_out], dtype=torch.int64)),

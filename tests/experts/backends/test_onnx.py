@@ -46,6 +46,13 @@ class SimccPose(torch.nn.Module):
         return col.repeat(1, K, 1) - bias, row.repeat(1, K, 1) - bias
 
 
+class Heatmaps(torch.nn.Module):
+    """A heatmap-head-shaped output (K maps at a quarter of the input size)."""
+
+    def forward(self, x):
+        return torch.nn.functional.avg_pool2d(x.mean(1, keepdim=True), 4).repeat(1, K, 1, 1)
+
+
 def _brightest(x):
     g = x.mean(1).flatten(1)
     idx = g.argmax(1)
@@ -202,6 +209,9 @@ def test_wrong_models_are_refused(models, tmp_path):
         ox.OnnxDetector(DetectorConfig(backend="onnx", model=models["pose"]))
     with pytest.raises(ConfigError, match="top_down: false"):
         pose_expert(models["rtmo"], top_down=True)
+    hm = _export(Heatmaps(), POSE_HW, ("heatmaps",), tmp_path / "hm.onnx", True)
+    with pytest.raises(ConfigError, match="needs the metadata of `posetools export-onnx`"):
+        pose_expert(hm)  # no official convention for heatmap files without metadata
     with pytest.raises(ExpertError, match="needs boxes"):
         pose_expert(models["pose"]).estimate([np.zeros((8, 8, 3), np.uint8)])
     if "CUDAExecutionProvider" not in ox.ort.get_available_providers():
