@@ -126,14 +126,14 @@ def main() -> None:
           f"torch threads {torch.get_num_threads()}, detector {args.det}, pose {args.pose}")
     with tempfile.TemporaryDirectory() as tmp:
         # checkpoints are written from unfused models (what a released checkpoint holds)
-        fast, mm.FAST_INFERENCE = mm.FAST_INFERENCE, False
+        fast, mm.models.FAST_INFERENCE = mm.models.FAST_INFERENCE, False
         det_config, det_ckpt = synthetic_detector(args.det, args.persons, Path(tmp))
         pose_ckpt = Path(tmp) / "pose.pth"
         pose = mm.MMPoseExpert(ExpertConfig(name="p", backend="mm", model=args.pose,
                                             checkpoint=zoo.RANDOM_INIT, top_down=True))
         torch.save({"state_dict": pose._b.model.state_dict()}, pose_ckpt)
         mm.clear_model_cache()
-        mm.FAST_INFERENCE = fast
+        mm.models.FAST_INFERENCE = fast
         det_cfg = DetectorConfig(backend="mm", model=det_config, checkpoint=str(det_ckpt),
                                  score_threshold=0.3, nms_iou=0.3, max_detections=100,
                                  batch_size=args.batch_size, device=args.device)

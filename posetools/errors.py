@@ -134,6 +134,10 @@ class MissingBackendError(PosetoolsError, ImportError):
     """An optional backend is not installed; the message carries the install hint."""
 
 
+class ExportError(PosetoolsError):
+    """Exporting a model to ONNX failed (tracing, ``onnx.checker`` or the ONNX Runtime check)."""
+
+
 class CheckpointError(PosetoolsError):
     """A model checkpoint is missing, cannot be downloaded, or fails its checksum."""
 

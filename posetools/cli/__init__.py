@@ -1,8 +1,8 @@
 """The ``posetools`` command.
 
 Commands: ``run``, one per stage (``probe`` ... ``heatmaps``), ``status``, ``verify``,
-``inspect``, ``check-manifest``, ``presets``, ``export pyskl|coco``, ``quickstart`` and
-``show``.
+``inspect``, ``check-manifest``, ``presets``, ``export pyskl|coco``, ``quickstart``,
+``show`` and ``export-onnx``.
 Every expected failure prints one ``error: ...`` line and exits non-zero.
 """
 
@@ -13,6 +13,7 @@ import click
 from .. import __version__
 from .export import export_grp
 from .inspect import check_manifest_cmd, inspect_cmd, presets_cmd, status_cmd, verify_cmd
+from .models import export_onnx_cmd
 from .run import STAGE_COMMANDS, quickstart_cmd, run_cmd
 from .show import show_cmd
 
@@ -24,7 +25,7 @@ def main() -> None:
 
 
 for _cmd in (run_cmd, *STAGE_COMMANDS, status_cmd, verify_cmd, inspect_cmd, check_manifest_cmd,
-             presets_cmd, export_grp, quickstart_cmd):
+             presets_cmd, export_grp, quickstart_cmd, export_onnx_cmd):
     main.add_command(_cmd)
 main.add_command(show_cmd)
 

@@ -2,7 +2,7 @@
 
 Which backend implements each ``backend`` value is decided in one place,
 :mod:`posetools.experts.build`. ``checkpoint`` is declared :func:`weights` (the model
-checksum stands for it in fingerprints); ``device``, ``batch_size`` and
+checksum stands for it in fingerprints); ``device``, ``batch_size``, ``threads`` and
 ``allow_pickle`` are :func:`runtime` knobs.
 
 ``backend: import`` is an expert that runs no model: it reads the keypoints another
@@ -57,8 +57,12 @@ class ExpertConfig:
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``; ``None`` (the default) takes
             the run's ``--device`` (runtime knob, not in fingerprints).
         batch_size: Frames (or crops) per forward pass (runtime knob).
-        precision: ``fp32``, or ``fp16`` (half precision on a CUDA device; mm, onnx and
-            ultralytics backends). Changes results slightly, so it is in fingerprints.
+        precision: ``fp32``, or ``fp16``: half precision, for the mm and ultralytics
+            backends on a CUDA device, for onnx on either provider (the graph is converted
+            to float16). Changes results slightly, so it is in fingerprints.
+        threads: ONNX Runtime intra-op threads of the ``onnx`` backend; ``0`` is ONNX
+            Runtime's default (one per physical core). Other backends ignore it
+            (runtime knob).
         top_down: Run on the ``detect`` stage's boxes (required for mm/onnx
             top-down models; optional for mediapipe, whose own detector otherwise
             finds one main person).
@@ -95,6 +99,7 @@ class ExpertConfig:
     device: str | None = runtime(None)
     batch_size: int = runtime(8)
     precision: Precision = "fp32"
+    threads: int = runtime(0)
     top_down: bool = False
     min_keypoint_score: float = 0.0
     min_instance_score: float = 0.0
@@ -117,6 +122,7 @@ class ExpertConfig:
                 f"device: {self.device!r} is not one of cpu, cuda, cuda:N, auto")
         require(self.precision == "fp32" or self.backend in HALF_BACKENDS,
                 f"precision: fp16 runs on the {', '.join(HALF_BACKENDS)} backends only")
+        require(self.threads >= 0, "threads: must be >= 0 (0: ONNX Runtime's default)")
         require(0.0 <= self.min_keypoint_score <= 1.0, "min_keypoint_score: must be in [0, 1]")
         require(0.0 <= self.min_instance_score <= 1.0, "min_instance_score: must be in [0, 1]")
         require(self.frame_stride >= 1, "frame_stride: must be >= 1")
@@ -183,6 +189,8 @@ class DetectorConfig:
         device: As for :class:`ExpertConfig` (runtime knob).
         batch_size: Runtime knob.
         precision: As for :class:`ExpertConfig`.
+        threads: ONNX Runtime intra-op threads (``onnx`` backend; ``0``: its default).
+            Runtime knob.
         score_threshold: Boxes below this score are dropped.
         nms_iou: IoU for the final per-frame NMS over person boxes.
         max_detections: Keep at most this many boxes per frame (highest scores).
@@ -194,6 +202,7 @@ class DetectorConfig:
     device: str | None = runtime(None)
     batch_size: int = runtime(8)
     precision: Precision = "fp32"
+    threads: int = runtime(0)
     score_threshold: float = 0.3
     nms_iou: float = 0.65
     max_detections: int = 20
@@ -204,6 +213,7 @@ class DetectorConfig:
                 f"device: {self.device!r} is not one of cpu, cuda, cuda:N, auto")
         require(self.precision == "fp32" or self.backend in HALF_BACKENDS,
                 f"precision: fp16 runs on the {', '.join(HALF_BACKENDS)} backends only")
+        require(self.threads >= 0, "threads: must be >= 0 (0: ONNX Runtime's default)")
         require(0.0 <= self.score_threshold <= 1.0, "score_threshold: must be in [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou: must be in (0, 1]")
         require(self.max_detections >= 1, "max_detections: must be >= 1")

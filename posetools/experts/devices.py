@@ -12,6 +12,7 @@ means "the run's device", filled in by the run layer before a model is built).
 
 ONNX Runtime decides at session creation whether its CUDA provider really runs; the
 ONNX backend checks the session's providers against the resolved device.
+:func:`use_half` decides ``precision: fp16`` once the device is known.
 """
 
 from __future__ import annotations
@@ -132,6 +133,27 @@ def resolve_device(device: str | None, backend: str) -> str:
     return f"cuda:{cuda_index(device)}"
 
 
-__all__ = ["CPU_ONLY_BACKENDS", "check_device_string", "cuda_problem",
+def use_half(precision: str, backend: str, device: str) -> bool:
+    """Whether a ``backend`` model on the resolved ``device`` runs in half precision.
+
+    Args:
+        precision: The config's ``fp32`` / ``fp16``.
+        backend: The config's backend.
+        device: The resolved device (``cpu`` / ``cuda:N``).
+
+    Raises:
+        DeviceError: ``fp16`` for a PyTorch backend on the CPU (PyTorch's CPU kernels
+            have no fast half path; ONNX Runtime runs a half model on either provider).
+    """
+    if precision != "fp16":
+        return False
+    if backend in TORCH_BACKENDS and not device.startswith("cuda"):
+        raise DeviceError(f"precision: fp16 of the {backend} backend needs a CUDA device, "
+                          f"but the model runs on {device} (set precision: fp32, or "
+                          f"device: cuda)")
+    return True
+
+
+__all__ = ["CPU_ONLY_BACKENDS", "check_device_string", "use_half", "cuda_problem",
            "resolve_device", "torch_cuda_problem", "onnx_cuda_problem", "cuda_index",
            "visible_gpus"]

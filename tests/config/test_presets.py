@@ -53,3 +53,21 @@ def test_a_yaml_without_stages_is_an_error(tmp_path):
     f.write_text("estimate: {experts: [{name: a, backend: mediapipe}]}\n")
     with pytest.raises(ConfigError, match="stages: required key is missing"):
         load_pipeline(f)
+
+
+def test_onnx_preset_names_files_to_export_and_loads_without_them(tmp_path, monkeypatch):
+    cfg = load_pipeline(resolve_pipeline("onnx"))
+    models = [cfg.detect.detector, *cfg.estimate.experts]
+    assert [m.backend for m in models] == ["onnx", "onnx"]
+    assert all(m.model.endswith(".onnx") for m in models)
+    text = preset_text("onnx")
+    for m in models:  # the comment gives the command that makes each file
+        stem = m.model.rsplit("/", 1)[-1].removesuffix(".onnx")
+        assert f"posetools export-onnx {stem}" in text and stem in ZOO
+    pytest.importorskip("onnxruntime")
+    from posetools.errors import CheckpointError
+    from posetools.experts.build import build_expert
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~ has no exported files
+    with pytest.raises(CheckpointError, match="not found.*posetools export-onnx"):
+        build_expert(cfg.estimate.experts[0])

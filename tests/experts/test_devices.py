@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from posetools.errors import ConfigError, DeviceError
-from posetools.experts.devices import cuda_problem, resolve_device, torch_cuda_problem
+from posetools.experts.devices import cuda_problem, resolve_device, torch_cuda_problem, use_half
 
 torch = pytest.importorskip("torch", reason="the [torch] extra is not installed")
 HAS_CUDA = torch.cuda.is_available()
@@ -55,3 +55,16 @@ def test_with_cuda_auto_is_the_first_gpu_and_bad_indices_fail():
     n = torch.cuda.device_count()
     with pytest.raises(DeviceError, match="visible"):
         resolve_device(f"cuda:{n}", "mm")
+
+
+def test_half_precision_needs_cuda_for_torch_backends_only():
+    assert use_half("fp32", "mm", "cpu") is False
+    assert use_half("fp16", "mm", "cuda:0") is True
+    assert use_half("fp16", "ultralytics", "cuda:1") is True
+    assert use_half("fp16", "onnx", "cpu") is True  # ONNX Runtime runs a half model on the CPU
+    for backend in ("mm", "ultralytics"):
+        with pytest.raises(DeviceError) as e:
+            use_half("fp16", backend, "cpu")
+        msg = str(e.value)
+        assert f"fp16 of the {backend} backend needs a CUDA device" in msg
+        assert "precision: fp32" in msg and "\n" not in msg

@@ -1,48 +1,65 @@
-"""ONNX Runtime backend: the official ONNX exports of RTMDet, RTMPose and RTMO.
+"""ONNX Runtime backend: RTMDet, RTMPose / RTMW, HRNet and RTMO exports, numpy only.
 
-Runs OpenMMLab's deploy exports with numpy pre- and post-processing only (no torch, no
-mm*). ``model`` is the path of the ``.onnx`` file; what the file is follows from its
-output names:
+``model`` is the path of an ``.onnx`` file; no torch and no mm* at run time. The
+pre- and post-processing are the pure functions of :mod:`posetools.experts.onnx_ops`
+(each reproduces one mmdet / mmpose test-time step exactly); this module holds the
+sessions and the batching.
 
-* ``dets (B, N, 5)`` + ``labels (B, N)`` -> **RTMDet** person detector. Input: the frame
-  in BGR order, resized keeping its aspect ratio into the model's input size, placed at
-  the top-left of a canvas filled with 114, normalised with mean (103.53, 116.28, 123.675)
-  and std (57.375, 57.12, 58.395). Boxes are scaled back by the resize ratio; only label
-  0 (``person``) is kept.
-* ``simcc_x (B, K, W*r)`` + ``simcc_y (B, K, H*r)`` -> **RTMPose / RTMW** top-down expert
-  (SimCC). Each box is enlarged 1.25x about its centre, widened or heightened to the
-  input's aspect ratio, and cut out with an affine warp to the input size (RGB,
-  mean (123.675, 116.28, 103.53), std (58.395, 57.12, 57.375)). Decoding: argmax of each
-  1-D distribution divided by the split ratio ``r`` (from the output widths) gives the
-  input-space location, ``min(max_x, max_y)`` the score; locations map back through the
-  inverse of the crop.
-* ``dets (B, N, 5)`` + ``keypoints (B, N, K, 3)`` -> **RTMO** one-stage expert. Input:
-  BGR letterbox as for RTMDet but not normalised (RTMO's preprocessor has mean 0, std 1);
-  boxes and keypoints are scaled back by the resize ratio; the third keypoint channel is
-  the (sigmoid) visibility score.
+**Files from ``posetools export-onnx``** carry their settings in ``posetools.*``
+metadata (:mod:`posetools.experts.onnx_meta`): family, input size, channel order,
+mean / std, padding, flip test, decoding and NMS settings. The YAML names only the
+file. Families: ``rtmdet`` (``dets (B, M, 5)`` + ``labels (B, M)``, NMS in the graph),
+``rtmdet-raw`` (``cls_scores (B, N, C)`` + ``bbox_dists (B, N, 4)``; decode, per-level
+top-k and class-wise NMS in numpy, at ``max(file score_thr, score_threshold)``),
+``simcc`` (``simcc_x`` + ``simcc_y``), ``heatmap`` (``heatmaps (B, K, h, w)``),
+``rtmo`` (``dets (B, M, 5)`` + ``keypoints (B, M, K, 3)``).
 
-Results are raw, as in the mm backend (:mod:`posetools.experts.backends.mm`): the stage
-clips SimCC maxima and RTMO sigmoid scores to [0, 1] and gives joints scoring 0 NaN
-coordinates (:mod:`posetools.experts.finalize`). The CUDA execution provider is used
-when ``device`` is ``cuda*`` and the installed onnxruntime has it, else the CPU
-provider. When the model's batch axis is dynamic, up to ``batch_size`` crops
-(top-down) or frames run per session call; a model exported with a fixed batch of 1
-runs one at a time.
+**Files without that metadata** (mmdeploy's, or other exporters') are still accepted
+and read by their output names with the conventions of OpenMMLab's deploy exports
+(:data:`OFFICIAL`): ``dets`` + ``labels`` RTMDet (BGR, mmdet mean / std, top-left
+letterbox filled with 114), ``simcc_x`` + ``simcc_y`` RTMPose (RGB, ImageNet mean /
+std, box padding 1.25, split ratio from the output widths), ``dets`` + ``keypoints``
+RTMO (BGR, no normalisation, centred letterbox filled with 114). Anything else is
+refused with the outputs it has.
+
+Results are raw, as in the mm backend: the stages clip scores and apply thresholds
+and NMS (:mod:`posetools.experts.finalize`). Top-down crops of all frames of a call are
+pooled by :func:`~posetools.experts.topdown.run_top_down` and run ``batch_size`` per
+session call, warped straight into one reused uint8 batch and normalised into one
+reused float32 batch (so an instance is not safe to call from two threads at once).
+The session uses ``threads`` intra-op threads (``0``: ONNX Runtime's default, one per
+physical core), sequential execution and no thread spinning (idle spinning threads
+take the core the video decoder needs). ``device: cuda*`` uses the CUDA execution
+provider; a session that ONNX Runtime quietly put on the CPU instead (CUDA or cuDNN
+libraries that fail to load) is a :class:`~posetools.errors.DeviceError`, never a
+slow CPU run. ``precision: fp16`` converts the graph to float16 when the session is
+made (:func:`half_model`; inputs and outputs stay float32). A file exported with a
+fixed batch of 1 runs one item per call.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
 
 from ...config.models import DetectorConfig, ExpertConfig
-from ...errors import CheckpointError, ConfigError, ExpertError, MissingBackendError, ShapeError
+from ...errors import (
+    CheckpointError,
+    ConfigError,
+    DeviceError,
+    ExpertError,
+    MissingBackendError,
+    ShapeError,
+)
 from ...skeletons import SkeletonLayout, get_layout
+from .. import onnx_meta
+from .. import onnx_ops as ops
 from ..batching import chunks
-from ..devices import resolve_device
+from ..devices import cuda_index, resolve_device, use_half
 from ..topdown import run_top_down
 from ..types import Detections, Poses
 from ..weights import weights_sha256
@@ -53,14 +70,63 @@ except ImportError as _e:  # pragma: no cover - exercised only without onnxrunti
     raise MissingBackendError(f"onnxruntime is not installed: pip install 'posetools[onnx]' "
                               f"({_e})") from _e
 
-__all__ = ["OnnxDetector", "OnnxPoseExpert", "affine_crop", "simcc_decode", "letterbox"]
+__all__ = ["OnnxDetector", "OnnxPoseExpert", "OFFICIAL", "session_options"]
 
-DET_MEAN = np.array([103.53, 116.28, 123.675], np.float32)  # BGR order
-DET_STD = np.array([57.375, 57.12, 58.395], np.float32)
-POSE_MEAN = np.array([123.675, 116.28, 103.53], np.float32)  # RGB order
-POSE_STD = np.array([58.395, 57.12, 57.375], np.float32)
-BOX_PADDING = 1.25
+_DET_NORM = {"mean": [103.53, 116.28, 123.675], "std": [57.375, 57.12, 58.395]}
+OFFICIAL: dict[str, dict[str, Any]] = {
+    "rtmdet": {"channel_order": "BGR", "preprocess": "resize_pad", "pad_value": 114.0,
+               **_DET_NORM},
+    "simcc": {"channel_order": "RGB", "preprocess": "topdown_affine", "bbox_padding": 1.25,
+              "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]},
+    "rtmo": {"channel_order": "BGR", "preprocess": "bottomup_affine", "pad_value": 114.0,
+             "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
+}
+"""Settings assumed for files without ``posetools.*`` metadata, by family."""
+
+_OUTPUTS = {"rtmdet": ("dets", "labels"), "rtmdet-raw": ("cls_scores", "bbox_dists"),
+            "simcc": ("simcc_x", "simcc_y"), "heatmap": ("heatmaps",),
+            "rtmo": ("dets", "keypoints")}
 _LAYOUT_BY_K = {17: "coco17", 133: "coco_wholebody133"}
+
+
+def session_options(threads: int = 0, spinning: bool = False) -> ort.SessionOptions:
+    """CPU session options of the backend.
+
+    Args:
+        threads: Intra-op threads (``0``: ONNX Runtime's default, one per physical core).
+        spinning: Let idle intra-op threads spin (ONNX Runtime's default; off here).
+    """
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.intra_op_num_threads = int(threads)
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return opts
+
+
+def half_model(path: Path) -> bytes:
+    """The model at ``path`` converted to float16, with float32 inputs and outputs.
+
+    ONNX Runtime's converter keeps the ops it knows to be unsafe in half precision (NMS,
+    TopK, Resize...) in float32 and inserts the casts; the graph's inputs and outputs stay
+    float32, so the pre- and post-processing do not change.
+
+    Raises:
+        MissingBackendError: The ``onnx`` package is not installed.
+    """
+    try:
+        import onnx
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+    except ImportError as e:
+        raise MissingBackendError(f"precision: fp16 of the onnx backend needs the onnx "
+                                  f"package: pip install 'posetools[onnx]' ({e})") from e
+    model = onnx.load(str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # notes about values clamped to the float16 range
+        half = convert_float_to_float16(model, keep_io_types=True)
+    return half.SerializeToString()
 
 
 def _check_image(image: np.ndarray, i: int) -> None:
@@ -70,115 +136,104 @@ def _check_image(image: np.ndarray, i: int) -> None:
         )
 
 
-def letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float]:
-    """Resize keeping the aspect ratio into a ``size = (H, W)`` canvas filled with 114.
-
-    Args:
-        image: ``(h, w, 3) uint8``.
-        size: Canvas ``(H, W)``.
-
-    Returns:
-        ``(canvas (H, W, 3) uint8, ratio)``; the image sits at the top-left and input
-        coordinates map back to the image by dividing by ``ratio``.
-    """
-    h, w = image.shape[:2]
-    ratio = min(size[0] / h, size[1] / w)
-    nw, nh = max(1, round(w * ratio)), max(1, round(h * ratio))
-    canvas = np.full((size[0], size[1], 3), 114, np.uint8)
-    canvas[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    return canvas, ratio
-
-
-def affine_crop(
-    image: np.ndarray, box: np.ndarray, size: tuple[int, int], padding: float = BOX_PADDING
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut a box out of an image into the model's input size, as mmpose's TopdownAffine.
-
-    Args:
-        image: ``(h, w, 3) uint8``.
-        box: ``(4,)`` xyxy pixels.
-        size: Model input ``(H, W)``.
-        padding: Box enlargement about its centre.
-
-    Returns:
-        ``(crop (H, W, 3) uint8, center (2,), scale (2,))`` where ``scale`` is the
-        ``(width, height)`` of the image region the crop covers, so an input-space point
-        ``p`` maps back to ``p / (W, H) * scale + center - scale / 2``.
-    """
-    hh, ww = size
-    x1, y1, x2, y2 = (float(v) for v in box)
-    center = np.array([(x1 + x2) / 2, (y1 + y2) / 2], np.float32)
-    bw, bh = (x2 - x1) * padding, (y2 - y1) * padding
-    aspect = ww / hh
-    if bw > bh * aspect:
-        bh = bw / aspect
-    else:
-        bw = bh * aspect
-    scale = np.array([bw, bh], np.float32)
-    a = ww / bw
-    m = np.array([[a, 0.0, ww / 2 - a * center[0]], [0.0, a, hh / 2 - a * center[1]]],
-                 np.float64)
-    crop = cv2.warpAffine(image, m, (ww, hh), flags=cv2.INTER_LINEAR)
-    return crop, center, scale
-
-
-def simcc_decode(
-    simcc_x: np.ndarray, simcc_y: np.ndarray, ratio: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decode SimCC outputs to input-space locations and raw scores.
-
-    Args:
-        simcc_x: ``(B, K, W*ratio)``.
-        simcc_y: ``(B, K, H*ratio)``.
-        ratio: SimCC split ratio.
-
-    Returns:
-        ``(locs (B, K, 2) float32, scores (B, K) float32)``; scores are
-        ``min(max_x, max_y)`` (uncalibrated), locations of scores <= 0 are NaN.
-    """
-    x = np.argmax(simcc_x, axis=-1).astype(np.float32) / ratio
-    y = np.argmax(simcc_y, axis=-1).astype(np.float32) / ratio
-    scores = np.minimum(simcc_x.max(axis=-1), simcc_y.max(axis=-1)).astype(np.float32)
-    locs = np.stack([x, y], axis=-1)
-    locs[scores <= 0] = np.nan
-    return locs, scores
+def _family_by_outputs(names: set[str]) -> str | None:
+    for family in ("rtmdet", "simcc", "rtmo", "rtmdet-raw", "heatmap"):
+        if set(_OUTPUTS[family]) <= names:
+            return family
+    return None
 
 
 class _Session:
-    """An ONNX Runtime session with its input geometry and batching ability."""
+    """An ONNX Runtime session with its input geometry and preprocessing settings.
 
-    def __init__(self, path: str, device: str) -> None:
+    Attributes:
+        family: The file's family (metadata, else from its output names).
+        meta: Its settings (metadata over the :data:`OFFICIAL` defaults).
+        size_wh: Network input ``(W, H)``.
+    """
+
+    def __init__(self, path: str, device: str | None, threads: int,
+                 precision: str = "fp32") -> None:
         p = Path(path).expanduser()
         if not p.is_file():
-            raise CheckpointError(f"ONNX model file not found: {p}")
-        providers = ["CPUExecutionProvider"]
+            raise CheckpointError(f"ONNX model file not found: {p} (make it with `posetools "
+                                  f"export-onnx MODEL -o {p}`, README section [onnx])")
         device = resolve_device(device, "onnx")
+        providers: list = ["CPUExecutionProvider"]
         if device.startswith("cuda"):
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise ConfigError(f"device: {device!r} but onnxruntime has no CUDA provider "
-                                  f"(install onnxruntime-gpu)")
-            idx = int(device.split(":")[1]) if ":" in device else 0
-            providers = [("CUDAExecutionProvider", {"device_id": idx}), "CPUExecutionProvider"]
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
+            providers = [("CUDAExecutionProvider", {"device_id": cuda_index(device)}),
+                         "CPUExecutionProvider"]
+        self.half = use_half(precision, "onnx", device)
         try:
-            self.sess = ort.InferenceSession(str(p), opts, providers=providers)
+            model = half_model(p) if self.half else str(p)
+            with warnings.catch_warnings():  # a missing provider is checked below
+                warnings.simplefilter("ignore", UserWarning)
+                self.sess = ort.InferenceSession(model, session_options(threads),
+                                                 providers=providers)
+        except MissingBackendError:
+            raise
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise CheckpointError(f"cannot load ONNX model {p}: {e}") from e
+        if device.startswith("cuda") and "CUDAExecutionProvider" not in self.sess.get_providers():
+            # onnxruntime falls back to the CPU when CUDA / cuDNN libraries fail to load
+            raise DeviceError(f"device: {device!r}, but ONNX Runtime could not start its CUDA "
+                              f"provider for {p.name} (CUDA or cuDNN libraries missing or not "
+                              f"the versions this onnxruntime-gpu needs)")
         inp = self.sess.get_inputs()[0]
-        self.input_name = inp.name
         shape = inp.shape
         if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
             raise ConfigError(f"model: {p.name} input must be (B, 3, H, W) with fixed H, W; "
                               f"got {shape}")
-        self.size = (int(shape[2]), int(shape[3]))
+        self.input_name = inp.name
+        self.size_wh = (int(shape[3]), int(shape[2]))
         self.dynamic_batch = not isinstance(shape[0], int)
         self.outputs = {o.name: o for o in self.sess.get_outputs()}
         self.path = p
         self.checksum = weights_sha256(p)
+        try:
+            meta = onnx_meta.decode(self.sess.get_modelmeta().custom_metadata_map)
+        except ValueError as e:
+            raise ConfigError(f"model: {p.name}: {e}") from e
+        self.family = str(meta.get("family") or _family_by_outputs(set(self.outputs)) or "")
+        self.meta: dict[str, Any] = {**OFFICIAL.get(self.family, {}), **meta}
+        self.model_id = str(meta.get("model") or p.stem)
+        self._buf: np.ndarray | None = None
+        self._norm: tuple[np.ndarray, np.ndarray, bool] | None = None
+
+    def check(self, families: Sequence[str], what: str) -> None:
+        """Refuse a file whose family is not one of ``families`` (or lacks its outputs)."""
+        want = _OUTPUTS.get(self.family, ())
+        if self.family not in families or not set(want) <= set(self.outputs):
+            raise ConfigError(f"model: {self.path.name} is not {what} (outputs "
+                              f"{sorted(self.outputs)}, family {self.family or 'unknown'})")
+        if self.family not in OFFICIAL and "input_size" not in self.meta:
+            raise ConfigError(f"model: {self.path.name}: a {self.family} file needs the "
+                              "metadata of `posetools export-onnx` (re-export it)")
+        if self.meta.get("tensor_layout", "NCHW") != "NCHW":
+            raise ConfigError(f"model: {self.path.name}: tensor_layout "
+                              f"{self.meta['tensor_layout']!r} (NCHW only)")
+        if list(self.meta.get("input_size", self.size_wh)) != list(self.size_wh):
+            raise ConfigError(f"model: {self.path.name}: metadata input_size "
+                              f"{self.meta['input_size']} but the graph takes {self.size_wh}")
+        self._norm = (np.asarray(self.meta["mean"], np.float32),
+                      np.asarray(self.meta["std"], np.float32),
+                      self.meta["channel_order"] == "BGR")  # frames arrive RGB
+
+    def normalize(self, images: np.ndarray) -> np.ndarray:
+        """``(B, H, W, 3) uint8`` RGB -> the network input ``(B, 3, H, W) float32``.
+
+        Written into a buffer reused across calls (grown on demand).
+        """
+        w, h = self.size_wh
+        n = len(images)
+        if self._buf is None or self._buf.shape[0] < n:
+            self._buf = np.empty((n, 3, h, w), np.float32)
+        assert self._norm is not None, "check() first"
+        mean, std, swap = self._norm
+        return ops.to_nchw(images, mean, std, swap_rb=swap, out=self._buf[:n])
 
     def run(self, batch: np.ndarray, names: Sequence[str]) -> list[np.ndarray]:
-        """Run on ``(B, 3, H, W)`` float32, splitting into single items if batch is fixed."""
+        """Run on ``(B, 3, H, W)`` float32, one item per call if the batch axis is fixed."""
         if self.dynamic_batch or len(batch) == 1:
             return self.sess.run(list(names), {self.input_name: batch})
         parts = [self.sess.run(list(names), {self.input_name: batch[i : i + 1]})
@@ -186,80 +241,121 @@ class _Session:
         return [np.concatenate([p[j] for p in parts]) for j in range(len(names))]
 
 
-def _to_input(images: Sequence[np.ndarray], mean: np.ndarray, std: np.ndarray | None):
-    x = np.stack(images).astype(np.float32)
-    if std is not None:
-        x = (x - mean) / std
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-
 class OnnxDetector:
-    """RTMDet (official ONNX export) person detector.
+    """RTMDet person detector from an ``.onnx`` file (NMS in the graph, or raw outputs).
 
     Args:
-        cfg: ``cfg.model`` is the ``.onnx`` path.
+        cfg: ``cfg.model`` is the ``.onnx`` path; ``cfg.threads`` the session's threads.
+
+    Raises:
+        CheckpointError: The file is missing or not a loadable model.
+        ConfigError: Not a detector file, or an unusable device.
     """
 
     def __init__(self, cfg: DetectorConfig) -> None:
         self.cfg = cfg
-        self._s = _Session(cfg.model, cfg.device)
-        if not {"dets", "labels"} <= set(self._s.outputs):
-            raise ConfigError(f"model: {self._s.path.name} is not a detector export "
-                              f"(outputs {sorted(self._s.outputs)}, want dets, labels)")
-        self.model_id = self._s.path.stem
+        self._s = s = _Session(cfg.model, cfg.device, cfg.threads, cfg.precision)
+        s.check(("rtmdet", "rtmdet-raw"), "a detector export (want dets, labels or "
+                "cls_scores, bbox_dists)")
+        self.model_id = s.model_id
+        classes = list(s.meta.get("classes") or ["person"])
+        self._person = classes.index("person") if "person" in classes else 0
+        if s.family == "rtmdet-raw":
+            self._priors, self._levels = ops.grid_priors(s.size_wh, s.meta["strides"],
+                                                         float(s.meta.get("prior_offset", 0)))
 
     def checksum(self) -> str:
         """sha256 of the ``.onnx`` file."""
         return self._s.checksum
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect persons; one :class:`Detections` per ``(H, W, 3) uint8`` RGB frame."""
-        out: list[Detections] = []
+        """Detect persons.
+
+        Args:
+            images: Frames, each ``(H, W, 3) uint8`` RGB.
+
+        Returns:
+            One raw :class:`Detections` per frame (person class only): boxes ``(N, 4)``
+            xyxy image pixels, scores ``(N,)``; the stage clips, thresholds and
+            suppresses them.
+        """
+        s, out = self._s, []
+        w, h = s.size_wh
         for idx in chunks(range(len(images)), self.cfg.batch_size):
-            canv, ratios = [], []
-            for i in idx:
+            canvas = np.empty((len(idx), h, w, 3), np.uint8)
+            scales = []
+            for j, i in enumerate(idx):
                 _check_image(images[i], i)
-                c, r = letterbox(images[i][..., ::-1], self._s.size)
-                canv.append(c)
-                ratios.append(r)
-            dets, labels = self._s.run(_to_input(canv, DET_MEAN, DET_STD), ("dets", "labels"))
-            for j in range(len(idx)):
-                d, lab = dets[j], labels[j].reshape(-1)
-                person = lab == 0
-                out.append(Detections((d[person, :4] / ratios[j]).astype(np.float32),
-                                      d[person, 4].astype(np.float32)))
+                scales.append(ops.resize_pad(images[i], s.size_wh, s.meta["pad_value"],
+                                             out=canvas[j])[1])
+            x = s.normalize(canvas)
+            if s.family == "rtmdet-raw":
+                res = self._decode_raw(*s.run(x, _OUTPUTS["rtmdet-raw"]), scales)
+            else:
+                dets, labels = s.run(x, _OUTPUTS["rtmdet"])
+                res = [(d[:, :4] * ops.rescale_factors(sc), d[:, 4], lab.reshape(-1))
+                       for d, lab, sc in zip(dets, labels, scales, strict=True)]
+            for boxes, scores, labels in res:
+                keep = (labels == self._person) & (scores > 0)  # score 0: padding rows
+                out.append(Detections(boxes[keep].astype(np.float32),
+                                      scores[keep].astype(np.float32)))
         return out
+
+    def _decode_raw(self, scores: np.ndarray, dists: np.ndarray,
+                    scales: Sequence[np.ndarray]) -> list[tuple]:
+        """Decode raw outputs (:func:`~posetools.experts.onnx_ops.rtmdet_decode`).
+
+        Args:
+            scores: ``cls_scores (B, N, C)``.
+            dists: ``bbox_dists (B, N, 4)``.
+            scales: Per image, the ``(2,)`` resize factors of its letterbox.
+
+        Returns:
+            Per image ``(boxes (M, 4) image pixels, scores (M,), labels (M,))``.
+        """
+        m = self._s.meta
+        thr = max(float(m.get("score_thr", 0.0)), float(self.cfg.score_threshold))
+        return [ops.rtmdet_decode(sc, d, self._priors, self._levels, self._s.size_wh, thr,
+                                  int(m["nms_pre"]), float(m["nms_iou"]), int(m["max_det"]),
+                                  scale)
+                for sc, d, scale in zip(scores, dists, scales, strict=True)]
 
 
 class OnnxPoseExpert:
-    """RTMPose / RTMW (top-down, SimCC) or RTMO (one-stage) official ONNX export.
+    """RTMPose / RTMW / HRNet (top-down) or RTMO (one-stage) from an ``.onnx`` file.
 
     Args:
         cfg: ``cfg.model`` is the ``.onnx`` path; ``cfg.top_down`` must match the model.
+
+    Raises:
+        CheckpointError: The file is missing or not a loadable model.
+        ConfigError: Not a pose file, ``top_down`` does not match it, no posetools
+            layout for its keypoints, or an unusable device.
     """
 
     def __init__(self, cfg: ExpertConfig) -> None:
         self.cfg = cfg
-        self._s = _Session(cfg.model, cfg.device)
-        outs = set(self._s.outputs)
-        if {"simcc_x", "simcc_y"} <= outs:
-            self.top_down = True
-            k = self._s.outputs["simcc_x"].shape[1]
-        elif {"dets", "keypoints"} <= outs:
-            self.top_down = False
-            k = self._s.outputs["keypoints"].shape[2]
-        else:
-            raise ConfigError(f"model: {self._s.path.name} is neither an RTMPose (simcc_x, "
-                              f"simcc_y) nor an RTMO (dets, keypoints) export: {sorted(outs)}")
-        self.model_id = self._s.path.stem
+        self._s = s = _Session(cfg.model, cfg.device, cfg.threads, cfg.precision)
+        s.check(("simcc", "heatmap", "rtmo"), "a pose export: neither an RTMPose (simcc_x, "
+                "simcc_y) / heatmap (heatmaps) top-down nor an RTMO (dets, keypoints) model")
+        self.model_id = s.model_id
+        self.top_down = s.family != "rtmo"
         if cfg.top_down != self.top_down:
             what = "top-down: set top_down: true" if self.top_down else (
                 "one-stage: set top_down: false")
             raise ConfigError(f"experts.{cfg.name}.top_down: {self.model_id} is {what}")
-        if not isinstance(k, int) or k not in _LAYOUT_BY_K:
+        first = s.outputs[_OUTPUTS[s.family][-1 if s.family == "rtmo" else 0]]
+        k = s.meta.get("num_keypoints") or first.shape[1 if self.top_down else 2]
+        layout = s.meta.get("keypoint_layout") or (
+            _LAYOUT_BY_K.get(k) if isinstance(k, int) else None)
+        if layout is None:
             raise ConfigError(f"model: {self.model_id} has {k} keypoints, no posetools layout")
-        self.num_joints = k
-        self.layout: SkeletonLayout = get_layout(_LAYOUT_BY_K[k])
+        self.layout: SkeletonLayout = get_layout(layout)
+        if len(self.layout.joints) != k:
+            raise ConfigError(f"model: {self.model_id} has {k} keypoints, layout {layout} has "
+                              f"{len(self.layout.joints)}")
+        self.num_joints = int(k)
+        self._crops: np.ndarray | None = None
 
     def checksum(self) -> str:
         """sha256 of the ``.onnx`` file."""
@@ -268,10 +364,19 @@ class OnnxPoseExpert:
     def estimate(
         self, images: Sequence[np.ndarray], boxes: Sequence[Detections] | None = None
     ) -> list[Poses]:
-        """Estimate poses (on ``boxes[i]`` for RTMPose; RTMO takes ``boxes=None``).
+        """Estimate poses.
+
+        Args:
+            images: Frames, each ``(H, W, 3) uint8`` RGB.
+            boxes: Top-down: one :class:`Detections` per frame; one-stage: ``None``.
 
         Returns:
-            One :class:`Poses` per frame; see :class:`~posetools.experts.base.Poses`.
+            One raw :class:`Poses` per frame: keypoints ``(N, K, 2)`` image pixels,
+            uncalibrated scores ``(N, K)``, boxes ``(N, 4)``, box scores ``(N,)``.
+
+        Raises:
+            ExpertError: A top-down model got no boxes, or a one-stage model got boxes.
+            ShapeError: Wrong image shape / dtype or ``len(boxes) != len(images)``.
         """
         for i, im in enumerate(images):
             _check_image(im, i)
@@ -285,42 +390,55 @@ class OnnxPoseExpert:
             raise ShapeError(f"boxes: {len(boxes)} entries for {len(images)} images")
         return self._top_down(images, boxes)
 
+    def _crop_buffer(self, n: int) -> np.ndarray:
+        """A reused ``(>= n, H, W, 3) uint8`` crop batch."""
+        w, h = self._s.size_wh
+        if self._crops is None or self._crops.shape[0] < n:
+            self._crops = np.empty((n, h, w, 3), np.uint8)
+        return self._crops
+
+    def _decode(self, outs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs -> input-space locations ``(B, K, 2)`` and raw scores ``(B, K)``."""
+        s = self._s
+        if s.family == "heatmap":
+            return ops.heatmap_decode(outs[0], s.size_wh)
+        sx, sy = outs
+        ratio = s.meta.get("simcc_split_ratio") or sx.shape[-1] / s.size_wh[0]
+        return ops.simcc_decode(sx, sy, float(ratio))
+
     def _top_down(self, images: Sequence[np.ndarray], dets: Sequence[Detections]) -> list[Poses]:
-        h, w = self._s.size
+        s = self._s
+        pad = float(s.meta.get("bbox_padding", 1.25))
+        names = _OUTPUTS[s.family]
 
         def infer(chunk: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-            crops, geo = [], []
-            for f, i in chunk:
-                crop, c, s = affine_crop(images[f], dets[f].boxes[i], (h, w))
-                crops.append(crop)
-                geo.append((c, s))
-            sx, sy = self._s.run(_to_input(crops, POSE_MEAN, POSE_STD), ("simcc_x", "simcc_y"))
-            locs, scores = simcc_decode(sx, sy, sx.shape[-1] / w)
-            kp = np.stack([locs[j] / np.array([w, h], np.float32) * s + c - s / 2
-                           for j, (c, s) in enumerate(geo)])
-            return kp, scores
+            jobs = [(f, dets[f].boxes[i]) for f, i in chunk]
+            crops, center, scale = ops.topdown_crops(images, jobs, s.size_wh, pad,
+                                                     out=self._crop_buffer(len(jobs)))
+            locs, scores = self._decode(s.run(s.normalize(crops), names))
+            return ops.input_to_image(locs, center, scale, s.size_wh), scores
 
         return run_top_down(dets, infer, num_joints=self.num_joints,
                             batch_size=self.cfg.batch_size,
                             min_instance_score=self.cfg.min_instance_score)
 
     def _one_stage(self, images: Sequence[np.ndarray]) -> list[Poses]:
-        out = []
+        s, out = self._s, []
+        w, h = s.size_wh
         for idx in chunks(range(len(images)), self.cfg.batch_size):
-            canv, ratios = [], []
-            for i in idx:
-                c, r = letterbox(images[i][..., ::-1], self._s.size)
-                canv.append(c)
-                ratios.append(r)
-            dets, kpts = self._s.run(_to_input(canv, POSE_MEAN, None), ("dets", "keypoints"))
+            canvas = np.empty((len(idx), h, w, 3), np.uint8)
+            geo = [ops.bottomup_warp(images[i], s.size_wh, s.meta["pad_value"], out=canvas[j])
+                   for j, i in enumerate(idx)]
+            dets, kpts = s.run(s.normalize(canvas), _OUTPUTS["rtmo"])
             for j in range(len(idx)):
-                valid = dets[j][:, 4] > 0  # fixed-size exports pad with zero-score rows
+                valid = dets[j][:, 4] > 0  # fixed-size outputs pad with zero-score rows
                 d, k = dets[j][valid], kpts[j][valid]
                 if len(d) == 0:
                     out.append(Poses.empty(self.num_joints))
                     continue
-                out.append(Poses((k[..., :2] / ratios[j]).astype(np.float32),
-                                 k[..., 2].astype(np.float32),
-                                 (d[:, :4] / ratios[j]).astype(np.float32),
+                _, c, sz = geo[j]
+                boxes = ops.input_to_image(d[:, :4].reshape(-1, 2, 2), c, sz, s.size_wh)
+                out.append(Poses(ops.input_to_image(k[..., :2], c, sz, s.size_wh),
+                                 k[..., 2].astype(np.float32), boxes.reshape(-1, 4),
                                  d[:, 4].astype(np.float32)))
         return out

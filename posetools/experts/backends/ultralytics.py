@@ -29,7 +29,7 @@ import numpy as np
 from ...config.models import ExpertConfig
 from ...errors import CheckpointError, ConfigError
 from ...skeletons import COCO17
-from ..devices import resolve_device
+from ..devices import resolve_device, use_half
 from ..install import missing_backend
 from ..types import Detections, Poses
 from ..weights import weights_sha256
@@ -97,7 +97,12 @@ class UltralyticsPoseExpert:
 
     Args:
         cfg: Expert config. ``top_down`` must be false; ``device`` is passed to
-            ultralytics (``cpu``, ``cuda:0``...); ``batch_size`` frames per forward.
+            ultralytics (``cpu``, ``cuda:0``...); ``batch_size`` frames per forward;
+            ``precision: fp16`` is ultralytics' half mode (CUDA only).
+
+    Raises:
+        DeviceError: CUDA asked for but unusable, or ``fp16`` on the CPU.
+        CheckpointError: The weights are missing or not a COCO-17 pose model.
     """
 
     layout = COCO17
@@ -108,6 +113,8 @@ class UltralyticsPoseExpert:
             raise ConfigError(
                 "top_down: the ultralytics backend is one-stage (set top_down: false)"
             )
+        self._device = resolve_device(cfg.device, "ultralytics")
+        self._half = use_half(cfg.precision, "ultralytics", self._device)
         torch, yolo_cls = _import_ultralytics()
         self.cfg = cfg
         self._path = resolve_weights(cfg.model, cfg.checkpoint)
@@ -124,7 +131,6 @@ class UltralyticsPoseExpert:
                 f"{self._path}: expected a 17-keypoint COCO pose model, got kpt_shape={kpt_shape}"
             )
         self._conf = max(cfg.min_instance_score, CANDIDATE_CONF)
-        self._device = resolve_device(cfg.device, "ultralytics")
         self._torch = torch
 
     def checksum(self) -> str:
@@ -150,7 +156,7 @@ class UltralyticsPoseExpert:
             with self._torch.inference_mode():
                 results = self._model.predict(
                     chunk, conf=self._conf, iou=NMS_IOU, imgsz=IMGSZ, device=self._device,
-                    verbose=False, classes=[0],
+                    half=self._half, verbose=False, classes=[0],
                 )
             out.extend(self._convert(r) for r in results)
         return out

