@@ -145,6 +145,21 @@ def read_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, ::-1])
 
 
+def read_frames(path: Path, n: int) -> list[np.ndarray]:
+    """The first ``n`` frames of a video (fewer if it is shorter), each ``(H, W, 3) uint8`` RGB."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while len(out) < n:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        out.append(np.ascontiguousarray(bgr[..., ::-1]))
+    cap.release()
+    return out
+
+
 # ----------------------------------------------------------- known-motion clips
 CLIP_SIZE = (640, 480)
 """Width, height of the known-motion clips."""

@@ -38,13 +38,12 @@ import time
 import warnings
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import VIDEOS  # noqa: E402
+from benchmarks.common import VIDEOS, read_frames  # noqa: E402
 from posetools.config.models import DetectorConfig, ExpertConfig  # noqa: E402
 from posetools.experts import onnx_ops as ops  # noqa: E402
 from posetools.experts import zoo  # noqa: E402
@@ -60,18 +59,6 @@ from posetools.experts.types import Detections  # noqa: E402
 
 BASE = np.array([[700, 80, 1250, 1060], [60, 300, 560, 1040], [1350, 200, 1800, 1000]],
                 np.float32)
-
-
-def read_frames(path: Path, n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while len(out) < n:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        out.append(np.ascontiguousarray(bgr[..., ::-1]))
-    cap.release()
-    return out
 
 
 def fixed_boxes(n: int, w: int, h: int) -> list[np.ndarray]:

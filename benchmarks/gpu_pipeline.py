@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import VIDEOS  # noqa: E402
+from benchmarks.common import VIDEOS, read_frames  # noqa: E402
 
 VIDEO = VIDEOS / "demo_skeleton.mp4"
 VARIANTS = [("mm", "fp32"), ("mm", "fp16"), ("onnx", "fp32"), ("onnx", "fp16")]
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     import torch
 
-    from benchmarks.cpu_backends import make_models, read_frames
+    from benchmarks.cpu_backends import make_models
     from benchmarks.heatmaps import bench_read
     from benchmarks.mm_vs_inferencer import inferencer_runner
     from posetools.experts import zoo

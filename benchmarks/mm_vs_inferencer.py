@@ -18,33 +18,24 @@ Prints frames/s of each and the ratio (target >= 2x on CPU).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from posetools.config.models import DetectorConfig, ExpertConfig
-from posetools.experts import zoo
-from posetools.experts.backends import mm
-
 REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "videos" / "demo_skeleton.mp4"
+sys.path.insert(0, str(REPO))
 
+from benchmarks.common import VIDEOS, read_frames  # noqa: E402
+from posetools.config.models import DetectorConfig, ExpertConfig  # noqa: E402
+from posetools.experts import zoo  # noqa: E402
+from posetools.experts.backends import mm  # noqa: E402
 
-def read_frames(path: Path, n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while len(out) < n:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        out.append(np.ascontiguousarray(bgr[..., ::-1]))
-    cap.release()
-    return out
+VIDEO = VIDEOS / "demo_skeleton.mp4"
 
 
 def synthetic_detector(name: str, persons: int, folder: Path) -> tuple[str, Path]:

@@ -15,7 +15,7 @@ from ...batching import chunks
 from ...devices import resolve_device, use_half
 from ...topdown import run_top_down
 from ...types import Detections, Poses
-from .models import LAYOUT_BY_K, cached_model, pseudo_collate, running
+from .models import LAYOUT_BY_K, BuiltModel, cached_model, pseudo_collate, running
 
 __all__ = ["MMDetector", "MMPoseExpert"]
 
@@ -32,6 +32,17 @@ def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
+def _load(kind: str, cfg: DetectorConfig | ExpertConfig, default: str,
+          score_thr: float) -> tuple[BuiltModel, bool, str, zoo.ZooEntry | None]:
+    """``(model, half precision, model id, zoo entry)``; fp16 on the CPU fails before building."""
+    config, entry = zoo.resolve_config(cfg.model or default, kind)
+    ckpt = zoo.resolve_checkpoint(cfg.checkpoint, entry)
+    device = resolve_device(cfg.device, "mm")
+    half = use_half(cfg.precision, "mm", device)
+    b = cached_model(kind, str(config), str(ckpt), device, score_thr)
+    return b, half, entry.name if entry is not None else b.name, entry
+
+
 class MMDetector:
     """Person detector backed by an mmdet model (RTMDet, Faster R-CNN, any mmdet config).
 
@@ -41,18 +52,13 @@ class MMDetector:
     Raises:
         MissingBackendError: The mm stack is missing (at import of this module).
         CheckpointError: Weights missing / wrong / not downloadable.
-        ConfigError: Unusable device.
+        DeviceError: CUDA asked for but unusable, or ``precision: fp16`` on the CPU.
     """
 
     def __init__(self, cfg: DetectorConfig) -> None:
         self.cfg = cfg
-        config, entry = zoo.resolve_config(cfg.model or "rtmdet-tiny", "detector")
-        ckpt = zoo.resolve_checkpoint(cfg.checkpoint, entry)
-        device = resolve_device(cfg.device, "mm")
-        self._half = use_half(cfg.precision, "mm", device)  # refused before building
-        self._b = cached_model("detector", str(config), str(ckpt), device,
-                               float(cfg.score_threshold))
-        self.model_id = entry.name if entry is not None else self._b.name
+        self._b, self._half, self.model_id, _ = _load("detector", cfg, "rtmdet-tiny",
+                                                      float(cfg.score_threshold))
         classes = self._b.meta.get("classes")
         self._person = classes.index("person") if classes and "person" in classes else 0
 
@@ -97,19 +103,14 @@ class MMPoseExpert:
         cfg: Expert config; ``cfg.model`` is a zoo name or an mmpose config path.
 
     Raises:
-        ConfigError: ``top_down`` does not match the model, unsupported keypoint layout,
-            unusable device.
+        ConfigError: ``top_down`` does not match the model, unsupported keypoint layout.
+        DeviceError: CUDA asked for but unusable, or ``precision: fp16`` on the CPU.
         CheckpointError: Weights missing / wrong / not downloadable.
     """
 
     def __init__(self, cfg: ExpertConfig) -> None:
         self.cfg = cfg
-        config, entry = zoo.resolve_config(cfg.model or "rtmpose-m", "expert")
-        ckpt = zoo.resolve_checkpoint(cfg.checkpoint, entry)
-        device = resolve_device(cfg.device, "mm")
-        self._half = use_half(cfg.precision, "mm", device)  # refused before building
-        self._b = cached_model("expert", str(config), str(ckpt), device, 0.0)
-        self.model_id = entry.name if entry is not None else self._b.name
+        self._b, self._half, self.model_id, entry = _load("expert", cfg, "rtmpose-m", 0.0)
         est = self._b.cfg.model.type
         self.top_down = est == "TopdownPoseEstimator"
         if not self.top_down and est != "BottomupPoseEstimator":
