@@ -1,7 +1,7 @@
 """SST-A benchmark: throughput, and jitter / PCK@0.2 with two real experts.
 
 1. **Throughput** (synthetic, one core): 3 experts x 17 joints, noisy tracks with
-   outliers and missing joints. :func:`posetools.ssta.ssta_aggregate` against a
+   outliers and missing joints. :func:`posetools.aggregate.ssta.ssta_aggregate` against a
    baseline measured in the same run: a straightforward per-frame loop with the
    K x M math vectorized (same rules; its selections are checked to agree).
    Target: >= 50,000 frames/s.

@@ -1,7 +1,7 @@
 """Heatmap stage benchmarks (ratios against baselines measured in the same run).
 
 1. Rendering: posetools' vectorized separable renderer vs a per-joint Python
-   loop with GeneratePoseTarget semantics (``tests/heatmap_reference.py``) on the
+   loop with GeneratePoseTarget semantics (``tests/support/heatmap_reference.py``) on the
    same keypoints: speed ratio (target >= 10x) and max |difference| (<= 1e-3).
    Also reports the max difference to mmaction2's exact rectangular windows.
 2. Cache size: zstd float16 HDF5 vs raw float32 (and float16) arrays.

@@ -37,7 +37,7 @@ from ..config.schema import HeatmapsConfig
 from ..errors import ConfigError, MissingBackendError, PosetoolsError, StoreError
 from ..heatmaps import CompactCrop, CropBox, compute_compact_crop, compute_crop, joint_mask
 from ..io.artifacts.aggregate import AggregateArtifact
-from ..io.artifacts.frames import read_rows
+from ..io.artifacts.frames import FrameAxis
 from ..io.artifacts.heatmaps import HeatmapsArtifact
 from ..io.labels import assign_label_ids, read_label_map
 from ..io.manifest import ManifestEntry, load_manifest
@@ -155,7 +155,7 @@ class _ClipDataset(Dataset):
             raise StoreError(f"{path}: cannot read artifact: {e}") from None
 
     def _scan_file(self, fh: h5py.File) -> dict[str, Any]:
-        return {"frames": int(fh["frame_index"].shape[0]), "cache_bytes": 1 << 20}
+        return {"frames": FrameAxis.count(fh), "cache_bytes": 1 << 20}
 
     def _file(self, v: int) -> h5py.File:
         pid = os.getpid()
@@ -216,7 +216,7 @@ class _ClipDataset(Dataset):
     def _base_item(self, index: int, fh: h5py.File, pos: np.ndarray,
                    mask: np.ndarray) -> dict[str, Any]:
         v = self._items[index][0]
-        fi = read_rows(fh["frame_index"], pos.ravel()).reshape(pos.shape)
+        fi = FrameAxis.indices(fh, pos)
         return {
             "video_id": self.video_ids[v],
             "label": torch.tensor(self.labels[v], dtype=torch.int64),

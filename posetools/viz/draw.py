@@ -25,6 +25,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from .. import geometry
 from ..errors import ShapeError
 from ..skeletons.anatomy import present_mask
 
@@ -346,13 +347,13 @@ def draw_border(image: np.ndarray, color: Color, thickness: int, *, copy: bool =
 
 
 def keypoint_box(keypoints: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray | None:
-    """``(4,)`` xyxy box of the present joints, or ``None`` when none is present."""
+    """``(4,)`` xyxy box of the joints drawn as present, or ``None`` when none is.
+
+    The box is :func:`posetools.geometry.keypoint_box`; "present" is the drawing rule.
+    """
     kp = np.asarray(keypoints, np.float64)
     ok = _present(kp, scores, 0.0)
-    if not ok.any():
-        return None
-    p = kp[ok]
-    return np.concatenate([p.min(0), p.max(0)])
+    return geometry.keypoint_box(kp, ok) if ok.any() else None
 
 
 def pad_to_even(image: np.ndarray) -> np.ndarray:

@@ -92,6 +92,16 @@ class FrameAxis:
         """``T``."""
         return int(self.frame_index.shape[0])
 
+    @staticmethod
+    def count(fh: h5py.File) -> int:
+        """``T`` of an open per-frame artifact, without reading its datasets."""
+        return int(fh["frame_index"].shape[0])
+
+    @staticmethod
+    def indices(fh: h5py.File, pos: np.ndarray) -> np.ndarray:
+        """Original frame numbers at positions ``pos`` of an open per-frame artifact."""
+        return read_rows(fh["frame_index"], np.asarray(pos).ravel()).reshape(np.shape(pos))
+
 
 def read_rows(ds: h5py.Dataset, pos: np.ndarray) -> np.ndarray:
     """Rows ``pos`` (any order, repeats allowed) of a dataset's first axis.
