@@ -28,6 +28,10 @@ def _test_images(docker: str, *args: str, timeout: int) -> None:
     if not VIDEOS.is_dir():
         pytest.fail(f"shared clips not found at {VIDEOS} (set POSETOOLS_SHARED)")
     env = dict(os.environ, DOCKER=docker, VIDEOS=str(VIDEOS))
+    # One `docker stop` (of a --workers 2 job: the pool path, whose workers are not PID 1's
+    # children) keeps CI short; the inline path's stop is tested without Docker in
+    # tests/reliability/test_signals.py. STOP_WORKERS="1 2" (the script's default) for both.
+    env.setdefault("STOP_WORKERS", "2")
     r = subprocess.run(["bash", str(DOCKER_DIR / "test-images.sh"), *args], cwd=REPO, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=timeout)
