@@ -73,6 +73,10 @@ class ConfigError(PosetoolsError, ValueError):
     """A pipeline YAML or a config value is invalid; the message names its path."""
 
 
+class DeviceError(ConfigError):
+    """A device was asked for that this machine or backend cannot give (e.g. CUDA absent)."""
+
+
 class ManifestError(PosetoolsError, ValueError):
     """A manifest failed validation.
 
@@ -132,6 +136,10 @@ class MissingBackendError(PosetoolsError, ImportError):
 
 class CheckpointError(PosetoolsError):
     """A model checkpoint is missing, cannot be downloaded, or fails its checksum."""
+
+
+class FormatError(PosetoolsError, ValueError):
+    """A file another tool wrote (or should have written) is missing or not in its format."""
 
 
 class StoreError(PosetoolsError):

@@ -30,7 +30,7 @@ def status_cmd(out, manifest, data_root, failures):
                                                      check_files=False)]
         ledger = Ledger(out, readonly=True)
         summ = ledger.summary(ids)
-        rows = ledger.rows() if failures else []
+        rows = ledger.problems() if failures else []
     except PosetoolsError as e:
         fail(e)
     if not summ:

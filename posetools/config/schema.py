@@ -136,18 +136,31 @@ class HeatmapsConfig:
 
     Presets: ``size: 56, sigma: 0.6`` or ``size: 64, sigma: 0.6`` (PoseC3D,
     joints), ``size: 112, sigma: 1.2`` (PeVL), ``size: 30, sigma: 1.0, limbs:
-    true`` (LA2DS alignment, joints + limbs).
+    true`` (LA2DS alignment, joints + limbs). For inputs identical to what
+    mmaction2 computes (released PoseC3D checkpoints): ``style: mmaction2,
+    dtype: float32`` (and ``limb_set: mmaction2`` for limb models).
 
     Attributes:
         size: Heatmap side ``S`` in pixels.
-        sigma: Gaussian sigma in heatmap pixels (maps are exactly 0 beyond 3 sigma).
+        sigma: Gaussian sigma in heatmap pixels.
+        style: ``posetools``: maps exactly 0 beyond 3 sigma (discs, capsules), float
+            crop box; ``mmaction2``: mmaction2 1.2.0's ``PoseCompact`` integer crop,
+            ``Resize``, ``CenterCrop`` and ``GeneratePoseTarget`` windows, bit for bit
+            (``docs/interop.md``).
         joints: Emit one channel per joint.
-        limbs: Emit one channel per limb of the layout (after the joint channels).
+        limbs: Emit one channel per limb (after the joint channels).
+        limb_set: Which limbs of the layout: ``default`` (the layout's own, for
+            COCO-17 the 19 official COCO edges) or ``mmaction2`` (the 17 edges of
+            mmaction2's limb models, in their channel order).
+        limb_pairs: An explicit limb list ``[[a, b], ...]`` (joint indices, start
+            first; must be closed under left/right mirroring) instead of ``limb_set``.
         use_score: Scale each Gaussian by the keypoint score (else by 1).
         min_score: Joints scoring below this are missing (mmaction2's ``eps``).
-        padding: The crop is the union keypoint box scaled by this factor.
-        square: Widen the crop to a square (keeps the aspect ratio).
-        min_crop_size: Below this box side (source pixels) the full frame is used.
+        padding: The crop is the union keypoint box scaled by this factor
+            (mmaction2's ``1 + padding``).
+        square: Widen the crop to a square (keeps the aspect ratio; ``hw_ratio=1``).
+        min_crop_size: Below this box side (source pixels) the full frame is used
+            (mmaction2's ``threshold``).
         dtype: Stored heatmap dtype.
         chunk_frames: Frames per HDF5 chunk (storage only; not in the fingerprint).
         compression_level: zstd level 1-22, 0 for no compression (storage only).
@@ -155,8 +168,11 @@ class HeatmapsConfig:
 
     size: int = 56
     sigma: float = 0.6
+    style: Literal["posetools", "mmaction2"] = "posetools"
     joints: bool = True
     limbs: bool = False
+    limb_set: Literal["default", "mmaction2"] = "default"
+    limb_pairs: tuple[tuple[int, int], ...] | None = None
     use_score: bool = True
     min_score: float = 1e-4
     padding: float = 1.25
@@ -170,11 +186,27 @@ class HeatmapsConfig:
         require(2 <= self.size <= 1024, "size: must be in [2, 1024]")
         require(self.sigma > 0, "sigma: must be > 0")
         require(self.joints or self.limbs, "joints: at least one of joints, limbs must be true")
+        if self.limb_pairs is not None:
+            require(self.limbs, "limb_pairs: set limbs: true to render limb channels")
+            require(self.limb_set == "default", "limb_pairs: give either limb_set or limb_pairs")
+            require(len(self.limb_pairs) > 0, "limb_pairs: list at least one limb")
+            require(all(isinstance(p, tuple) and len(p) == 2 and all(
+                isinstance(v, int) and v >= 0 for v in p) for p in self.limb_pairs),
+                "limb_pairs: each limb is a pair of joint indices [a, b]")
+        require(self.limb_set == "default" or self.limbs,
+                "limb_set: set limbs: true to render limb channels")
         require(0 <= self.min_score < 1, "min_score: must be in [0, 1)")
         require(self.padding >= 1, "padding: must be >= 1")
         require(self.min_crop_size >= 0, "min_crop_size: must be >= 0")
         require(self.chunk_frames >= 1, "chunk_frames: must be >= 1")
         require(0 <= self.compression_level <= 22, "compression_level: must be in [0, 22]")
+
+
+    def limb_spec(self) -> bool | str | tuple[tuple[int, int], ...]:
+        """What to pass as ``limbs`` to :func:`posetools.heatmaps.resolve_limbs`."""
+        if not self.limbs:
+            return False
+        return self.limb_pairs if self.limb_pairs is not None else self.limb_set
 
 
 @dataclass(frozen=True)

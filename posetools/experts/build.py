@@ -5,17 +5,21 @@
 :class:`~posetools.config.models.ExpertConfig` to the module and class that
 implement it; the module is imported only when the backend is used, so a missing
 optional dependency fails only the pipelines that need it, with its install hint.
+The backend always gets a concrete device (``cpu`` or ``cuda:N``,
+:func:`~posetools.experts.devices.resolve_device`).
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from functools import cache
 
 from ..config.models import DetectorConfig, ExpertConfig
 from ..errors import ConfigError, MissingBackendError
+from .devices import resolve_device
 from .install import missing_backend
-from .types import Detector, PoseExpert
+from .types import Detector, PoseExpert, PoseSource
 
 _PKG = "posetools.experts.backends"
 
@@ -32,14 +36,19 @@ EXPERTS: dict[str, tuple[str, str]] = {
     "ultralytics": ("ultralytics", "UltralyticsPoseExpert"),
     "mm": ("mm", "MMPoseExpert"),
     "onnx": ("onnx", "OnnxPoseExpert"),
+    "import": ("imported", "ImportPoseSource"),
 }
-"""Expert backend -> (module in ``posetools.experts.backends``, class)."""
+"""Expert backend -> (module in ``posetools.experts.backends``, class).
+
+``import`` builds a :class:`~posetools.experts.types.PoseSource` (files other tools
+wrote), which the estimate stage queries per video instead of per frame."""
 
 
 def _construct(table: dict[str, tuple[str, str]], backend: str, cfg):
     if backend not in table:
         raise ConfigError(f"backend: unknown {backend!r} (known: {', '.join(table)})")
     module, cls = table[backend]
+    cfg = replace(cfg, device=resolve_device(cfg.device, backend))
     try:
         return getattr(importlib.import_module(f"{_PKG}.{module}"), cls)(cfg)
     except MissingBackendError:
@@ -54,16 +63,18 @@ def build_detector(cfg: DetectorConfig) -> Detector:
     Raises:
         MissingBackendError: The backend's optional dependencies are not installed.
         CheckpointError: The weights cannot be found.
+        DeviceError: CUDA was asked for and cannot be used.
     """
     return _construct(DETECTORS, cfg.backend, cfg)
 
 
-def build_expert(cfg: ExpertConfig) -> PoseExpert:
+def build_expert(cfg: ExpertConfig) -> PoseExpert | PoseSource:
     """Construct the pose expert a config names (every call builds a new model).
 
     Raises:
         MissingBackendError: The backend's optional dependencies are not installed.
         CheckpointError: The weights cannot be found.
+        DeviceError: CUDA was asked for and cannot be used.
     """
     return _construct(EXPERTS, cfg.backend, cfg)
 
@@ -79,7 +90,7 @@ def cached_detector(cfg: DetectorConfig) -> Detector:
 
 
 @cache
-def cached_expert(cfg: ExpertConfig) -> PoseExpert:
+def cached_expert(cfg: ExpertConfig) -> PoseExpert | PoseSource:
     """:func:`build_expert`, memoized per process on the (frozen) config.
 
     Stateful experts (MediaPipe in video mode) expose ``reset()``; call it at the

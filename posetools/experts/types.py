@@ -19,13 +19,18 @@ logistic. Backends return these *raw* results; the stages apply
 :func:`~posetools.experts.finalize.finalize_poses` (thresholds, NMS, clipping) once,
 identically for every backend.
 
+Poses that other tools already produced come from a :class:`PoseSource` instead
+(``backend: import``): the estimate stage asks it once per video for
+:class:`SourcePoses` and takes each decoded frame's instances by its original frame
+index; nothing runs on the images.
+
 Build models with :func:`posetools.experts.build.build_expert` /
 :func:`~posetools.experts.build.build_detector`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -127,4 +132,52 @@ class PoseExpert(Protocol):
         ...
 
 
-__all__ = ["Detections", "Poses", "Detector", "PoseExpert"]
+@dataclass(frozen=True)
+class SourcePoses:
+    """One video's poses from a :class:`PoseSource`, by original frame index.
+
+    Attributes:
+        layout: Skeleton layout of the keypoints (may differ per video when the
+            source infers it from the file).
+        by_frame: Raw (not yet finalized) instances of each frame that has any.
+        frames: ``(F,) int64`` every frame the source lists, with or without persons.
+        description: What was read and how frame numbers were obtained.
+    """
+
+    layout: SkeletonLayout
+    by_frame: Mapping[int, Poses]
+    frames: np.ndarray
+    description: str
+
+    def at(self, frame_index: int) -> Poses:
+        """The instances of a frame; zero instances for a frame the source has no record of."""
+        p = self.by_frame.get(int(frame_index))
+        return p if p is not None else Poses.empty(self.layout.num_joints)
+
+
+@runtime_checkable
+class PoseSource(Protocol):
+    """Poses that already exist (files another tool wrote), read once per video.
+
+    Attributes:
+        top_down: Always ``False`` (no detector boxes are used).
+        model_id: What is read (format and path template).
+    """
+
+    top_down: bool
+    model_id: str
+
+    def load(self, video_id: str) -> SourcePoses:
+        """Read the poses of one video.
+
+        Raises:
+            PosetoolsError: The input is missing or malformed (fails this video only).
+        """
+        ...
+
+    def checksum(self) -> str:
+        """Stands for the weights' checksum in fingerprints (the options, not file contents)."""
+        ...
+
+
+__all__ = ["Detections", "Poses", "Detector", "PoseExpert", "PoseSource", "SourcePoses"]

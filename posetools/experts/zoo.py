@@ -30,6 +30,7 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -327,11 +328,23 @@ def resolve_checkpoint(checkpoint: str | None, entry: ZooEntry | None) -> Path |
     return dest
 
 
-def checkpoint_checksum(path: Path | str) -> str:
+def checkpoint_checksum(path: Path | str, file_hash: Callable[[Path], str] | None = None) -> str:
     """Checksum recorded for weights: the file's sha256, or ``random-init`` for random weights."""
     if path == RANDOM_INIT:
         return RANDOM_INIT
-    return weights_sha256(Path(path))
+    return (file_hash or weights_sha256)(Path(path))
+
+
+def weights_checksum(model: str, checkpoint: str | None, kind: Literal["detector", "expert"],
+                     file_hash: Callable[[Path], str] | None = None) -> str:
+    """The checksum the mm backend reports for a model, without importing mm* or building.
+
+    Resolves the config and the checkpoint exactly as the backend does (a zoo default
+    may be downloaded into the cache, as building would).
+    """
+    default = "rtmdet-tiny" if kind == "detector" else "rtmpose-m"
+    _, entry = resolve_config(model or default, kind)
+    return checkpoint_checksum(resolve_checkpoint(checkpoint, entry), file_hash)
 
 
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8})(?:_\d{8}(?:_\d{6})?)?\.pth$")

@@ -1,5 +1,13 @@
 """The crop of a keypoint sequence onto an ``S x S`` heatmap grid (mmaction2 ``PoseCompact``).
 
+Two crops, one per heatmap style:
+
+* :func:`compute_crop` (``style: posetools``): a float box, the grid is the box
+  scaled to ``S x S``;
+* :func:`compute_compact_crop` (``style: mmaction2``): exactly mmaction2 1.2.0's
+  ``PoseCompact(hw_ratio=1, allow_imgpad=True) -> Resize(scale=(-1, S)) ->
+  CenterCrop(S)`` (integer box, float32 arithmetic), :class:`CompactCrop`.
+
 Also :func:`joint_mask`, which decides which joints are rendered.
 """
 
@@ -173,3 +181,112 @@ def compute_crop(
         float(center[0] - half[0]), float(center[1] - half[1]),
         float(center[0] + half[0]), float(center[1] + half[1]),
     )
+
+
+@dataclass(frozen=True)
+class CompactCrop:
+    """mmaction2's source-to-grid mapping (``PoseCompact``, ``Resize``, ``CenterCrop``).
+
+    A source coordinate ``x`` maps to ``gx = f32(f32(f32(x - x0) * sx) - left)``
+    (y likewise), every operation rounded to float32 as mmaction2 does under
+    numpy >= 2. A coordinate exactly equal to 0 is mmaction2's "missing" and is not
+    shifted by the box (``gx = -left``); posetools never renders missing joints,
+    but a real joint on the frame's edge at exactly 0 is mapped like mmaction2 maps
+    it.
+
+    Attributes:
+        box: ``(x0, y0, x1, y1)`` integer box (``PoseCompact``'s truncated box) or
+            ``(0, 0, W, H)`` when nothing was compacted.
+        compacted: Whether ``PoseCompact`` cropped (else the full frame is used).
+        size: Grid side ``S``.
+        scale: ``(sx, sy)`` float32 ``Resize`` scale factors.
+        offset: ``(left, top)`` integer ``CenterCrop`` offsets in resized pixels.
+    """
+
+    box: tuple[int, int, int, int]
+    compacted: bool
+    size: int
+    scale: tuple[float, float]
+    offset: tuple[int, int]
+
+    def to_grid(self, keypoints: np.ndarray) -> np.ndarray:
+        """Map source-pixel keypoints ``(..., 2)`` to grid pixels (float32, NaN kept)."""
+        kp = np.asarray(keypoints, dtype=np.float32)
+        origin = np.array(self.box[:2], dtype=np.float32)
+        shifted = np.where(kp != 0, kp - origin, kp)  # exact for |v| < 2**23, as in mmaction2
+        resized = shifted * np.array(self.scale, dtype=np.float32)
+        return (resized - np.array(self.offset, dtype=np.float32)).astype(np.float32)
+
+    def crop_box(self) -> CropBox:
+        """The source region the grid covers, as a float :class:`CropBox`.
+
+        ``CropBox.to_grid`` / ``to_source`` with it agree with :meth:`to_grid` up to
+        float rounding (it is what the artifact stores as ``crop_box``).
+        """
+        sx, sy = (float(v) for v in self.scale)
+        x0 = self.box[0] + self.offset[0] / sx
+        y0 = self.box[1] + self.offset[1] / sy
+        return CropBox(x0, y0, x0 + self.size / sx, y0 + self.size / sy)
+
+
+def compute_compact_crop(
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    frame_size: tuple[int, int],
+    size: int,
+    padding: float = 1.25,
+    square: bool = True,
+    min_size: float = 10.0,
+) -> CompactCrop:
+    """mmaction2's crop of a whole sequence, exactly (float32, integer box).
+
+    The box is ``PoseCompact(padding=padding - 1, threshold=min_size, hw_ratio=1 if
+    square else None, allow_imgpad=True)`` over every *present* joint (finite, score
+    > 0, valid slot: what ``posetools export pyskl`` writes), x and y separately and
+    ignoring coordinates equal to 0, as mmaction2 does; then ``Resize(scale=(-1,
+    size))`` and ``CenterCrop(size)``. When the x or y extent is below ``min_size``
+    (or nobody is there) nothing is compacted and the full frame is resized and
+    centre-cropped. ``min_score`` plays no part here: mmaction2 sizes the box with
+    every exported coordinate, also those whose score is too low to be drawn.
+
+    Args:
+        keypoints: ``(T, P, K, 2)`` source pixels, NaN for missing.
+        scores: ``(T, P, K)``.
+        valid: ``(T, P)`` bool or ``None``.
+        frame_size: ``(width, height)`` of the frame.
+        size: Grid side ``S``.
+        padding: ``1 + `` mmaction2's ``padding``.
+        square: ``hw_ratio=1`` (mmaction2's PoseC3D configs) or no ratio.
+        min_size: mmaction2's ``threshold``.
+
+    Returns:
+        The crop.
+    """
+    check_shape("keypoints", keypoints, ("T", "P", "K", 2))
+    m = joint_mask(keypoints, scores, valid, min_score=0.0)
+    pts = np.asarray(keypoints, dtype=np.float32)[m]
+    w, h = int(frame_size[0]), int(frame_size[1])
+    box, compacted = (0, 0, w, h), False
+    xs, ys = pts[:, 0][pts[:, 0] != 0], pts[:, 1][pts[:, 1] != 0]
+    if xs.size and ys.size:
+        f32 = np.float32
+        x_lo, x_hi, y_lo, y_hi = xs.min(), xs.max(), ys.min(), ys.max()
+        if not (x_hi - x_lo < f32(min_size) or y_hi - y_lo < f32(min_size)):
+            two, grow = f32(2), f32(padding)
+            cx, cy = (x_hi + x_lo) / two, (y_hi + y_lo) / two
+            hw, hh = (x_hi - x_lo) / two * grow, (y_hi - y_lo) / two * grow
+            if square:
+                hh = max(hw, hh)
+                hw = max(hh, hw)
+            box = (int(cx - hw), int(cy - hh), int(cx + hw), int(cy + hh))
+            compacted = True
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    if bw <= 0 or bh <= 0:
+        raise ShapeError(f"compact crop: empty box {box}")
+    f = size / min(bw, bh)  # Resize(scale=(-1, S)): the short side becomes S
+    new_w, new_h = int(bw * f + 0.5), int(bh * f + 0.5)
+    scale = (float(np.float32(new_w / bw)), float(np.float32(new_h / bh)))
+    return CompactCrop(box, compacted, int(size), scale,
+                       ((new_w - size) // 2, (new_h - size) // 2))

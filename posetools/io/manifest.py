@@ -231,6 +231,7 @@ def load_manifest(
     entries: list[ManifestEntry] = []
     seen: dict[str, int] = {}
     word = "line" if kind == ".jsonl" else "row"
+    resolve = _Resolver()
     for i, r in rows:
         c = _RowChecker(f"{word} {i}", r, kind == ".jsonl", problems)
         unknown = sorted(set(r) - set(COLUMNS))
@@ -250,8 +251,8 @@ def load_manifest(
             c.bad(f"duplicate video_id {vid!r} (first at {word} {seen[vid]})")
         else:
             seen[vid] = i
-        full = _resolve(raw, root, c)
-        if check_files and full is not None and not full.is_file():
+        full = _resolve(raw, root, c, resolve)
+        if check_files and full is not None and not os.path.isfile(full):
             c.bad(f"video file not found: {full}")
         start, end = c.seconds("start"), c.seconds("end")
         if start is not None and end is not None and end <= start:
@@ -265,17 +266,38 @@ def load_manifest(
     return entries
 
 
-def _resolve(raw: str, root: Path, c: _RowChecker) -> Path | None:
+class _Resolver:
+    """``Path.resolve`` for many files in few folders: each folder is resolved once.
+
+    ``realpath(dir/name)`` is ``realpath(dir)/name`` unless ``name`` is itself a link
+    (one ``lstat``); paths with ``..`` take the full resolution.
+    """
+
+    def __init__(self) -> None:
+        self._dirs: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        if ".." in Path(path).parts:
+            return os.path.realpath(path)
+        folder, name = os.path.split(os.path.abspath(path))
+        real = self._dirs.get(folder)
+        if real is None:
+            real = self._dirs[folder] = os.path.realpath(folder)
+        full = os.path.join(real, name)
+        return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def _resolve(raw: str, root: Path, c: _RowChecker, resolve: _Resolver) -> Path | None:
     if "\x00" in raw:
         c.bad(f"path {raw!r} contains a NUL character")
         return None
-    p = Path(raw)
-    if p.is_absolute():
-        return p.resolve()
-    full = (root / p).resolve()
-    if not (full == root or root in full.parents):
+    if os.path.isabs(raw):
+        return Path(resolve(raw))
+    full = resolve(os.path.join(root, raw))
+    base = str(root)
+    if not (full == base or full.startswith(base.rstrip(os.sep) + os.sep)):
         c.bad(f"path {raw!r} escapes the data root {root}")
-    return full
+    return Path(full)
 
 
 def manifest_from_paths(paths: list[str | Path]) -> list[ManifestEntry]:

@@ -49,9 +49,14 @@ def is_provenance(attr: str) -> bool:
     return attr in PROVENANCE_ATTRS or attr == "created_utc"
 
 
+def artifact_file(out: str | Path, stage: str, video_id: str) -> str:
+    """Final path of a stage's artifact for one video, as a string (cheap: for planning)."""
+    return os.path.join(out, stage, f"{video_id}.h5")
+
+
 def artifact_path(out: str | Path, stage: str, video_id: str) -> Path:
     """Final path of a stage's artifact for one video."""
-    return Path(out) / stage / f"{video_id}.h5"
+    return Path(artifact_file(out, stage, video_id))
 
 
 def library_versions() -> dict[str, str]:

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config.schema import PipelineConfig
-from ..errors import WorkerCrashedError
 from ..io.store import remove_stale_temps
+from .devices import worker_device
 from .stop import (
     GRACE_S,
     StopFlag,
@@ -40,7 +40,7 @@ from .stop import (
     worker_stop_flag,
 )
 from .work import Outcome, WorkItem
-from .worker import model_checksum, process_one
+from .worker import process_one
 
 OnOutcome = Callable[[WorkItem, Outcome], None]
 """Called by an executor with each finished item, in completion order."""
@@ -48,10 +48,6 @@ OnOutcome = Callable[[WorkItem, Outcome], None]
 
 class Executor(Protocol):
     """Runs one stage's work items somewhere."""
-
-    def model_checksum(self, stage_name: str, pipeline: PipelineConfig) -> str:
-        """The stage's model checksum, computed where the models will run."""
-        ...
 
     def run(self, stage_name: str, pipeline: PipelineConfig, items: Sequence[WorkItem],
             params: dict[str, Any], on_outcome: OnOutcome,
@@ -69,14 +65,12 @@ class InlineExecutor:
 
     Args:
         stop: The run's stop flag.
+        device: The models' device where their YAML sets none.
     """
 
-    def __init__(self, stop: StopFlag | None = None) -> None:
+    def __init__(self, stop: StopFlag | None = None, device: str | None = None) -> None:
         self.stop = stop or StopFlag()
-
-    def model_checksum(self, stage_name: str, pipeline: PipelineConfig) -> str:
-        """Computed in this process."""
-        return model_checksum(stage_name, pipeline)
+        self.device = device
 
     def run(self, stage_name, pipeline, items, params, on_outcome, progress) -> None:
         """One after the other, until the stop flag is set."""
@@ -84,7 +78,8 @@ class InlineExecutor:
         for item in items:
             if self.stop.is_set():
                 return
-            on_outcome(item, process_one(stage_name, pipeline, item, params, report))
+            on_outcome(item, process_one(stage_name, pipeline, item, params, report,
+                                         self.device))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -92,14 +87,18 @@ class InlineExecutor:
 
 # ---------------------------------------------------------------------- process pool
 _PROGRESS_Q: Any = None
-
-
 _STARTED: Any = None
+_DEVICE: str | None = None
 
 
-def _init_worker(q: Any, started: Any, parent_pid: int) -> None:
-    global _PROGRESS_Q, _STARTED
+def _init_worker(q: Any, started: Any, parent_pid: int, counter: Any,
+                 devices: tuple[str, ...]) -> None:
+    global _PROGRESS_Q, _STARTED, _DEVICE
     _PROGRESS_Q, _STARTED = q, started
+    with counter.get_lock():  # worker i of the pool takes devices[i % len(devices)]
+        index = counter.value
+        counter.value += 1
+    _DEVICE = worker_device(devices, index) if devices else None
     init_worker_process(parent_pid)
 
 
@@ -111,13 +110,17 @@ def _queue_progress(n: int) -> None:
 def _pool_process_one(stage_name: str, pipeline: PipelineConfig, item: WorkItem,
                       params: dict[str, Any]) -> Outcome:
     report = checked_progress(_queue_progress, worker_stop_flag())
-    return process_one(stage_name, pipeline, item, params, report)
+    return process_one(stage_name, pipeline, item, params, report, _DEVICE)
 
 
-def _started() -> int:
-    """Wait until every worker of the pool runs one of these (so all are started)."""
+def _started() -> tuple[int, str | None]:
+    """Wait until every worker of the pool runs one of these (so all are started).
+
+    Returns:
+        The worker's pid and device.
+    """
     _STARTED.wait(timeout=120)
-    return os.getpid()
+    return os.getpid(), _DEVICE
 
 
 def _drain(q, progress: Callable[[int], None]) -> None:
@@ -135,10 +138,11 @@ class _Pool:
 
     All ``n`` workers are started at once with SIGTERM/SIGINT blocked, so a signal
     during their interpreter start-up stays pending until each worker has installed
-    its own handling (:func:`~posetools.run.stop.init_worker_process`).
+    its own handling (:func:`~posetools.run.stop.init_worker_process`). Worker ``i``
+    runs its models on ``devices[i % len(devices)]``.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, devices: tuple[str, ...] = ()) -> None:
         # spawn: no inherited h5py handles, threads or CUDA state from the parent.
         ctx = mp.get_context("spawn")
         self.n = n
@@ -146,10 +150,12 @@ class _Pool:
         with stop_signals_blocked():
             self.ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx,
                                           initializer=_init_worker,
-                                          initargs=(self.queue, ctx.Barrier(n), os.getpid()))
+                                          initargs=(self.queue, ctx.Barrier(n), os.getpid(),
+                                                    ctx.Value("i", 0), tuple(devices)))
             # n tasks that wait for each other: every worker starts now, signals blocked
             starts = [self.ex.submit(_started) for _ in range(n)]
-            self.pids = {f.result() for f in starts}
+            self.devices = dict(f.result() for f in starts)  # pid -> device
+            self.pids = set(self.devices)
         self._killed = False
 
     def signal(self, signum: int) -> None:
@@ -179,38 +185,27 @@ class PoolExecutor:
         out: The output folder (stale temp files of dead workers are removed there).
         max_retries_on_crash: Times a video is retried after its worker died.
         stop: The run's stop flag.
+        devices: The workers' devices, taken in turn (empty: the YAML's or ``auto``).
 
     Raises:
-        BrokenProcessPool: When the pool cannot start (also from :meth:`model_checksum`).
+        BrokenProcessPool: When the pool cannot start.
     """
 
     def __init__(self, workers: int, out: Path, max_retries_on_crash: int = 1,
-                 stop: StopFlag | None = None) -> None:
+                 stop: StopFlag | None = None, devices: tuple[str, ...] = ()) -> None:
         self.out = out
         self.max_retries_on_crash = max_retries_on_crash
         self.stop = stop or StopFlag()
         self._n = workers
-        self._pool: _Pool | None = _Pool(workers)
-
-    def model_checksum(self, stage_name: str, pipeline: PipelineConfig) -> str:
-        """Computed by a pool worker.
-
-        The parent never holds models (GPU memory) and that worker keeps them for its
-        videos.
-        """
-        assert self._pool is not None
-        try:
-            return self._pool.ex.submit(model_checksum, stage_name, pipeline).result()
-        except BrokenProcessPool:
-            self.close()
-            raise
+        self._devices = tuple(devices)
+        self._pool: _Pool | None = _Pool(workers, self._devices)
 
     def run(self, stage_name, pipeline, items, params, on_outcome, progress) -> None:
         """Keep ``2 x workers`` items in flight; retry the items of a broken pool."""
         attempts: dict[str, int] = {}
         todo = list(items)
         while todo and not self.stop.is_set():
-            pool = self._pool or _Pool(self._n)
+            pool = self._pool or _Pool(self._n, self._devices)
             self._pool = None
             inflight: dict[Future, WorkItem] = {}
             broken: list[WorkItem] = []
@@ -242,11 +237,7 @@ class PoolExecutor:
                 vid = item.video_id
                 attempts[vid] = attempts.get(vid, 0) + 1
                 if attempts[vid] > self.max_retries_on_crash:
-                    msg = (f"[stage={stage_name} video={vid}] worker process died while "
-                           f"processing this video ({attempts[vid]} attempts; killed, out of "
-                           "memory or crashed)")
-                    on_outcome(item, Outcome(False, error_class=WorkerCrashedError.__name__,
-                                             message=msg, traceback=msg))
+                    on_outcome(item, Outcome.crashed(stage_name, vid, attempts[vid]))
                 else:
                     todo.append(item)
 

@@ -22,7 +22,7 @@ import datetime as _dt
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -191,12 +191,35 @@ class Ledger:
         where, args = ("WHERE stage=?", (stage,)) if stage is not None else ("", ())
         return self._select(f"{where} ORDER BY stage, video_id", args)
 
-    def by_video(self, stage: str) -> dict[str, LedgerRow]:
-        """Every row of ``stage`` keyed by video id (one query; for planning)."""
-        return {r.video_id: r for r in self._select("WHERE stage=?", (stage,))}
+    def problems(self) -> list[LedgerRow]:
+        """The failed and skipped rows, ordered by stage then video id."""
+        return self._select("WHERE state IN ('failed', 'skipped') ORDER BY stage, video_id", ())
 
-    def _select(self, tail: str, args: tuple) -> list[LedgerRow]:
-        cols = [c for c in _COLUMNS if c in self._columns]
+    def by_video(self, stage: str, *, light: bool = False,
+                 video_ids: Sequence[str] | None = None) -> dict[str, LedgerRow]:
+        """The rows of ``stage`` keyed by video id (for planning).
+
+        Args:
+            stage: The stage.
+            light: Leave ``detail`` and ``traceback_path`` out (``None``): what planning
+                reads, without decoding every row's JSON.
+            video_ids: Only these videos (a few queries; for a small selection of a large
+                ledger). ``None``: every row, in one query.
+        """
+        skip = ("detail", "traceback_path") if light else ()
+        if video_ids is None:
+            return {r.video_id: r for r in self._select("WHERE stage=?", (stage,), skip)}
+        ids, out = list(video_ids), {}
+        for i in range(0, len(ids), 500):  # SQLite's parameter limit
+            part = ids[i:i + 500]
+            marks = ",".join("?" * len(part))
+            for r in self._select(f"WHERE stage=? AND video_id IN ({marks})", (stage, *part),
+                                  skip):
+                out[r.video_id] = r
+        return out
+
+    def _select(self, tail: str, args: tuple, skip: tuple[str, ...] = ()) -> list[LedgerRow]:
+        cols = [c for c in _COLUMNS if c in self._columns and c not in skip]
         try:
             cur = self._db.execute(f"SELECT {', '.join(cols)} FROM state {tail}", args)
             return [LedgerRow(**_decoded(dict(zip(cols, r, strict=True)))) for r in cur]
@@ -211,8 +234,11 @@ class Ledger:
         in rows + ids.
         """
         per_stage: dict[str, dict[str, str]] = {}
-        for r in self.rows():
-            per_stage.setdefault(r.stage, {})[r.video_id] = r.state
+        try:
+            for stage, vid, state in self._db.execute("SELECT stage, video_id, state FROM state"):
+                per_stage.setdefault(stage, {})[vid] = state
+        except sqlite3.DatabaseError as e:
+            raise LedgerError(f"{self.path}: cannot read the ledger: {e}") from None
         ids = None if video_ids is None else list(dict.fromkeys(video_ids))
         return {st: Counter(have.values()) if ids is None
                 else Counter(have.get(v, "pending") for v in ids)

@@ -34,11 +34,12 @@ from tqdm.auto import tqdm
 from ..config.schema import PipelineConfig
 from ..io.files import atomic_write
 from ..io.manifest import ManifestEntry
-from ..io.store import artifact_path
+from ..io.store import artifact_file
 from ..stages import Stage, build_stage
 from ..stages.base import VideoJob
+from .devices import check_run_devices
 from .executors import Executor, InlineExecutor, PoolExecutor
-from .hashing import HashCache, fingerprint
+from .hashing import Fingerprinter, HashCache
 from .ledger import Ledger, LedgerRow
 from .outdir import OutputFolder
 from .ray import RayExecutor
@@ -74,9 +75,12 @@ class Runner:
         Raises:
             OutputFolderError: ``out`` cannot be used.
             PosetoolsError: Another run holds the output folder's lock.
+            DeviceError: A model asks for CUDA and this machine cannot give it.
             LedgerError: The ledger cannot be written (the run stops).
         """
         stages = list(stages or self.pipeline.stages)
+        if self.options.executor == "local":  # on Ray, the GPUs are the nodes' (checked there)
+            check_run_devices(self.pipeline, stages, self.options.worker_devices)
         with OutputFolder(self.out) as folder:
             self.out = folder.path
             ledger = Ledger(self.out)
@@ -98,18 +102,27 @@ class Runner:
               hashes: HashCache, report: StageReport, model: str,
               token: str) -> list[WorkItem]:
         todo = []
-        params = stage.params()
-        mine = ledger.by_video(stage.name)
-        upstream_rows = {inp: ledger.by_video(inp) for inp in stage.inputs()}
-        probe_rows = ledger.by_video(PROBE) if stage.reads_video() and stage.name != PROBE else {}
+        fingerprint = Fingerprinter(stage=stage.name, stage_version=stage.version,
+                                    params=stage.params(), model_checksum=model)
+        # a few videos of a large ledger: query them; else read each stage's rows once
+        ids = [e.video_id for e in entries] if len(entries) <= 2000 else None
+
+        def rows_of(name: str) -> dict[str, LedgerRow]:
+            return ledger.by_video(name, light=True, video_ids=ids)
+
+        mine = rows_of(stage.name)
+        upstream_rows = {inp: rows_of(inp) for inp in stage.inputs()}
+        reads_video = stage.reads_video()
+        probe_rows = rows_of(PROBE) if reads_video and stage.name != PROBE else {}
+        out = str(self.out)
         with ledger.batch():
             for e in entries:
                 vid = e.video_id
                 upstream, up_fps, missing = {}, {}, None
                 for inp, rows in upstream_rows.items():
                     row = rows.get(vid)
-                    path = artifact_path(self.out, inp, vid)
-                    if row is None or row.state != "committed" or not path.is_file():
+                    path = artifact_file(out, inp, vid)
+                    if row is None or row.state != "committed" or not os.path.isfile(path):
                         state = "not run" if row is None else row.state
                         missing = f"upstream stage '{inp}' is not committed ({state})"
                         break
@@ -120,7 +133,7 @@ class Runner:
                     report.skipped.append((vid, missing))
                     continue
                 input_hash = None
-                if stage.reads_video():
+                if reads_video:
                     try:
                         input_hash = hashes.get(e.path)
                     except OSError as err:
@@ -138,10 +151,12 @@ class Runner:
                 if input_hash is not None and (e.start is not None or e.end is not None):
                     # the manifest's segment selects which frames are read: part of the input
                     input_key = f"{input_hash}[{e.start},{e.end})"
-                fp = fingerprint(stage=stage.name, stage_version=stage.version, params=params,
-                                 input_hash=input_key, model_checksum=model, upstream=up_fps)
+                extra = stage.extra_inputs(e)
+                if extra:  # e.g. the files an import expert reads
+                    input_key = f"{input_key}+files:{hashes.digest(extra)}"
+                fp = fingerprint(input_key, up_fps)
                 row = mine.get(vid)
-                final = artifact_path(self.out, stage.name, vid)
+                final = artifact_file(out, stage.name, vid)
                 damaged = None
                 if not self.options.force and row is not None and row.state == "committed" \
                         and row.fingerprint == fp:
@@ -153,35 +168,34 @@ class Runner:
                                message=damaged)
                 if damaged:
                     report.repaired.append(vid)
-                job = VideoJob(entry=e, video_path=e.path, out=self.out, upstream=upstream)
+                job = VideoJob(entry=e, video_path=e.path, out=self.out,
+                               upstream={k: Path(v) for k, v in upstream.items()})
                 todo.append(WorkItem(job, fp, input_hash, token))
         return todo
 
     # -- execution ------------------------------------------------------------------------
 
-    def _executor(self, n_entries: int) -> Executor:
+    def _executor(self, stage: Stage, n_items: int) -> Executor:
         opt = self.options
         if opt.executor == "ray":
-            return RayExecutor(opt.workers, opt.ray_address, self.stop)
-        if opt.workers > 1 and n_entries > 1:
+            return RayExecutor(opt.workers, opt.ray_address, self.stop, opt.device,
+                               opt.gpus_per_worker, opt.cpus_per_worker, stage.uses_models,
+                               opt.max_retries_on_crash)
+        if opt.workers > 1 and n_items > 1:
             try:
-                return PoolExecutor(min(opt.workers, n_entries), self.out,
-                                    opt.max_retries_on_crash, self.stop)
+                return PoolExecutor(min(opt.workers, n_items), self.out,
+                                    opt.max_retries_on_crash, self.stop, opt.worker_devices)
             except BrokenProcessPool:  # the pool could not start: run in this process
                 pass
-        return InlineExecutor(self.stop)
+        return InlineExecutor(self.stop, opt.worker_devices[0])
 
     def _run_stage(self, name: str, entries: Sequence[ManifestEntry], ledger: Ledger,
                    hashes: HashCache, token: str) -> StageReport:
         t0 = time.perf_counter()
         report = StageReport(stage=name)
         stage = build_stage(name, self.pipeline)
-        executor = self._executor(len(entries))
-        try:
-            model = executor.model_checksum(name, self.pipeline) if entries else ""
-        except BrokenProcessPool:  # the pool could not start: run in this process
-            executor = InlineExecutor(self.stop)
-            model = executor.model_checksum(name, self.pipeline)
+        # from the weight files (cached hashes): no model is built to plan
+        model = stage.model_checksum(hashes.get) if entries else ""
         todo = self._plan(stage, entries, ledger, hashes, report, model, token)
         params = stage.params()
         show = self.options.progress
@@ -214,10 +228,13 @@ class Runner:
                 report.failed.append((vid, res.message))
             vbar.update(1)
 
+        executor = self._executor(stage, len(todo)) if todo else None
         try:
-            executor.run(name, self.pipeline, todo, params, record, fbar.update)
+            if executor is not None:
+                executor.run(name, self.pipeline, todo, params, record, fbar.update)
         finally:
-            executor.close()
+            if executor is not None:
+                executor.close()
             vbar.close()
             fbar.close()
         done = set(report.committed) | {v for v, _ in report.failed} | set(report.interrupted)
@@ -236,7 +253,7 @@ def _probe_failed(row: LedgerRow | None, input_hash: str | None) -> str | None:
     return f"probe failed on this video ({row.error_class}): {first}"
 
 
-def _changed_since_commit(row: LedgerRow, path: Path) -> str | None:
+def _changed_since_commit(row: LedgerRow, path: str | Path) -> str | None:
     """Why a committed artifact must be recomputed (missing, or changed since), or None."""
     try:
         st = os.stat(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from ..errors import WorkerCrashedError
 from ..stages.base import VideoJob
 
 
@@ -21,6 +22,13 @@ class RunOptions:
             (a Ray Data actor pool of ``workers`` actors; see :mod:`posetools.run.ray`).
         ray_address: Ray cluster address for ``executor="ray"`` (``None``: ``RAY_ADDRESS``
             or a new local cluster).
+        device: Device of every model whose YAML leaves ``device`` unset: ``cpu``,
+            ``cuda``, ``cuda:N`` or ``auto`` (a GPU where the backend can use one).
+        devices: One device per process-pool worker, taken in turn (overrides
+            ``device`` for the pool; empty: every worker uses ``device``).
+        gpus_per_worker: GPUs each Ray actor of a model stage asks for (fractions
+            share a GPU; 0: CPU actors).
+        cpus_per_worker: CPUs each Ray actor or task asks for.
     """
 
     workers: int = 1
@@ -29,6 +37,15 @@ class RunOptions:
     max_retries_on_crash: int = 1
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    device: str = "auto"
+    devices: tuple[str, ...] = ()
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float = 1.0
+
+    @property
+    def worker_devices(self) -> tuple[str, ...]:
+        """The devices the local workers take in turn."""
+        return self.devices or (self.device,)
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,14 @@ class Outcome:
     def from_dict(d: dict[str, Any]) -> Outcome:
         """Inverse of :meth:`to_dict`."""
         return Outcome(**d)
+
+    @staticmethod
+    def crashed(stage_name: str, video_id: str, attempts: int,
+                who: str = "worker process") -> Outcome:
+        """The failure of a video whose worker died on each of its ``attempts``."""
+        msg = (f"[stage={stage_name} video={video_id}] {who} died while processing this "
+               f"video ({attempts} attempts; killed, out of memory or crashed)")
+        return Outcome(False, error_class=WorkerCrashedError.__name__, message=msg, traceback=msg)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from ..errors import PosetoolsError, RunInterrupted
 from ..io.store import artifact_path, atomic_h5
 from ..stages import build_stage
 from ..stages.base import Stage
+from .devices import with_device
 from .hashing import canonical_json
 from .outdir import token_is_current
 from .work import Outcome, WorkItem
@@ -35,19 +36,18 @@ def get_stage(name: str, pipeline: PipelineConfig) -> Stage:
     return st
 
 
-def model_checksum(stage_name: str, pipeline: PipelineConfig) -> str:
-    """The stage's model checksum, computed in this worker (which then keeps the models)."""
-    return get_stage(stage_name, pipeline).model_checksum()
-
-
 def process_one(
     stage_name: str,
     pipeline: PipelineConfig,
     item: WorkItem,
     params: dict[str, Any],
     progress: Callable[[int], None],
+    device: str | None = None,
 ) -> Outcome:
     """Run one (stage, video) and commit its artifact atomically.
+
+    ``device`` is this worker's device for the models whose YAML sets none
+    (:func:`~posetools.run.devices.with_device`).
 
     Never raises for video-level failures: they come back as a failed :class:`Outcome`;
     a stop request (``progress`` raising :class:`~posetools.errors.RunInterrupted`, or
@@ -61,7 +61,7 @@ def process_one(
         return not item.run_token or token_is_current(job.out, item.run_token)
 
     try:
-        stage = get_stage(stage_name, pipeline)
+        stage = get_stage(stage_name, with_device(pipeline, device))
         final = artifact_path(job.out, stage_name, vid)
         with atomic_h5(final, stage=stage_name, stage_version=stage.version,
                        fingerprint=item.fingerprint, video_id=vid, params=params,
@@ -85,4 +85,4 @@ def process_one(
                        traceback=traceback.format_exc())
 
 
-__all__ = ["get_stage", "model_checksum", "process_one"]
+__all__ = ["get_stage", "process_one"]

@@ -18,6 +18,8 @@ from .catalog import (
     HALPE26,
     LAYOUTS,
     LCRNET13,
+    OPENPOSE_BODY25,
+    OPENPOSE_COCO18,
     SMARTHOME17,
     get_layout,
     oks_sigmas,
@@ -27,6 +29,7 @@ from .layout import SkeletonLayout
 
 __all__ = [
     "SkeletonLayout", "COCO17", "COCO17_SIGMAS", "COCO_WHOLEBODY133", "HALPE26", "BLAZEPOSE33",
-    "H36M17", "LCRNET13", "SMARTHOME17", "LAYOUTS", "get_layout", "convert_layout",
+    "H36M17", "LCRNET13", "SMARTHOME17", "OPENPOSE_BODY25", "OPENPOSE_COCO18", "LAYOUTS",
+    "get_layout", "convert_layout",
     "conversion_table", "supported_conversions", "oks_sigmas",
 ]

@@ -23,8 +23,26 @@ _COCO_LIMBS = [
         ("{s}_hip", "{s}_knee"), ("{s}_knee", "{s}_ankle"),
     ),
 ]
-COCO17 = build_layout("coco17", _COCO_JOINTS, _COCO_LIMBS)
-"""COCO keypoints: nose, then left/right eye, ear, shoulder, elbow, wrist, hip, knee, ankle."""
+_MMACTION2_COCO_LIMBS = [
+    ("nose", "left_shoulder"), ("nose", "right_shoulder"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+    ("left_shoulder", "left_hip"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("right_shoulder", "right_hip"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
+    ("right_eye", "right_ear"), ("left_hip", "right_hip"),
+]
+"""mmaction2's 17 COCO limbs in the order of its limb PoseC3D configs (``skeletons`` of
+``slowonly_r50_8xb16-u48-240e_ntu60-xsub-limb.py``), start joint first. Unlike the 19
+official COCO edges: nose-shoulders instead of eye-eye, ear-shoulders and
+shoulder-shoulder."""
+
+COCO17 = build_layout("coco17", _COCO_JOINTS, _COCO_LIMBS,
+                      limb_sets_by_name={"mmaction2": _MMACTION2_COCO_LIMBS})
+"""COCO keypoints: nose, then left/right eye, ear, shoulder, elbow, wrist, hip, knee, ankle.
+
+``limbs`` are the 19 edges of the official COCO skeleton; ``limb_sets["mmaction2"]``
+the 17 edges (and channel order) of mmaction2's limb models."""
 
 COCO17_SIGMAS = np.array(
     [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07,
@@ -176,9 +194,49 @@ SMARTHOME17 = build_layout("smarthome17", [*_LCR_JOINTS, "mid_hip", "chest", "ne
 ``neck`` (mean of shoulders), 16 ``nose_proxy`` ((head + neck) / 2; an
 interpolated point, *not* a detected nose)."""
 
+# ----------------------------------------------------------------- OpenPose
+OPENPOSE_BODY25 = build_layout("openpose_body25", [
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
+    "right_heel",
+], [
+    ("neck", "mid_hip"), ("neck", "right_shoulder"), ("neck", "left_shoulder"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("mid_hip", "right_hip"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("mid_hip", "left_hip"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("neck", "nose"), ("nose", "right_eye"), ("right_eye", "right_ear"),
+    ("nose", "left_eye"), ("left_eye", "left_ear"),
+    ("left_ankle", "left_big_toe"), ("left_big_toe", "left_small_toe"),
+    ("left_ankle", "left_heel"), ("right_ankle", "right_big_toe"),
+    ("right_big_toe", "right_small_toe"), ("right_ankle", "right_heel"),
+])
+"""OpenPose BODY_25 (its default model) in OpenPose's order; limbs are the 24 edges
+OpenPose draws, in its order. ``neck`` and ``mid_hip`` are trained points, not
+midpoints."""
+
+OPENPOSE_COCO18 = build_layout("openpose_coco18", [
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+], [
+    ("neck", "right_shoulder"), ("neck", "left_shoulder"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("neck", "right_hip"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("neck", "left_hip"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("neck", "nose"), ("nose", "right_eye"), ("right_eye", "right_ear"),
+    ("nose", "left_eye"), ("left_eye", "left_ear"),
+])
+"""OpenPose's COCO-18 model (``--model_pose COCO``; also mmpose's ``coco_openpose``):
+COCO's 17 joints plus a neck, in OpenPose's order; limbs are the 17 edges it draws."""
+
 LAYOUTS: dict[str, SkeletonLayout] = {
     lay.name: lay
-    for lay in (COCO17, COCO_WHOLEBODY133, HALPE26, BLAZEPOSE33, H36M17, LCRNET13, SMARTHOME17)
+    for lay in (COCO17, COCO_WHOLEBODY133, HALPE26, BLAZEPOSE33, H36M17, LCRNET13, SMARTHOME17,
+                OPENPOSE_BODY25, OPENPOSE_COCO18)
 }
 """Every layout by name (resolves the ``layout`` attribute of artifacts)."""
 

@@ -20,6 +20,7 @@ import h5py
 
 from ..config.loader import semantic
 from ..config.schema import PipelineConfig, VideoConfig
+from ..experts.checksums import FileHash
 from ..io.manifest import ManifestEntry
 
 ProgressFn = Callable[[int], None]
@@ -89,8 +90,22 @@ class Stage(ABC):
         """
         return semantic(self.config)
 
-    def model_checksum(self) -> str:
-        """Checksum(s) of model weights used, or ``""``."""
+    def extra_inputs(self, entry: ManifestEntry) -> list[Path]:
+        """Files or folders besides the video whose contents the result depends on.
+
+        The runner hashes them into the video's fingerprint (default: none).
+        """
+        return []
+
+    uses_models: ClassVar[bool] = False
+    """Whether the stage runs models (the executors may give it a GPU)."""
+
+    def model_checksum(self, file_hash: FileHash | None = None) -> str:
+        """Checksum(s) of the model weights used, or ``""``; never builds a model.
+
+        Args:
+            file_hash: sha256 of a weights file (the runner's persistent cache).
+        """
         return ""
 
     @abstractmethod

@@ -14,11 +14,12 @@ from typing import Any
 
 import h5py
 
-from ..config.loader import semantic
+from ..config.models import detector_params
 from ..config.schema import DetectConfig
 from ..errors import ExpertError, PosetoolsError, ShapeError
 from ..experts.batching import call_model
 from ..experts.build import cached_detector, reset_model
+from ..experts.checksums import FileHash, model_checksum
 from ..experts.finalize import finalize_detections
 from ..experts.types import Detections
 from ..io.artifacts.detect import DetectArtifact
@@ -47,17 +48,19 @@ class DetectStage(Stage):
 
     def params(self) -> dict[str, Any]:
         """Semantic parameters: the detector's semantic fields and the frame stride."""
-        return {"detector": semantic(self.config.detector),
+        return {"detector": detector_params(self.config.detector),
                 "frame_stride": self.video.frame_stride}
 
-    def model_checksum(self) -> str:
-        """Checksum of the detector weights (model loaded once per process).
+    uses_models = True
 
-        A detector that cannot be built gives ``unavailable:<ErrorClass>``;
+    def model_checksum(self, file_hash: FileHash | None = None) -> str:
+        """Checksum of the detector weights, from the files (no model is built).
+
+        A detector whose weights or backend are missing gives ``unavailable:<ErrorClass>``;
         :meth:`process` then fails each video with the real error.
         """
         try:
-            return cached_detector(self.config.detector).checksum()
+            return model_checksum(self.config.detector, file_hash)
         except Exception as err:  # reported per video by process(), never here
             return f"unavailable:{type(err).__name__}"
 
@@ -93,7 +96,7 @@ class DetectStage(Stage):
         boxes, scores, n = DetectArtifact.pack([d.boxes for d in dets], [d.scores for d in dets])
         DetectArtifact(FrameAxis.from_video(idx, pts, reader.info, self.video.frame_stride),
                        boxes, scores, n, cfg.backend, detector.model_id, detector.checksum(),
-                       json.dumps(semantic(cfg), sort_keys=True)).write(out)
+                       json.dumps(detector_params(cfg), sort_keys=True)).write(out)
         return {"frames": len(idx), "boxes": int(n.sum()), "empty_frames": int((n == 0).sum())}
 
 

@@ -7,8 +7,12 @@ frames; each expert's raw output is finalized once
 associated into tracks across frames, the top ``track.max_persons`` tracks are kept
 (main person selection; the ranking of all tracks is stored) and packed into
 ``(T_k, P, ...)`` arrays (:func:`posetools.track.track_and_pack`). Top-down experts
-read their boxes from the ``detect`` stage. A failing expert raises
-:class:`~posetools.errors.ExpertError` with the video, frame and stage, which the
+read their boxes from the ``detect`` stage. An import expert
+(:class:`~posetools.experts.types.PoseSource`, ``backend: import``) is read once
+per video and gives each decoded frame the instances recorded for its original
+frame index (zero when none). A failing expert raises
+:class:`~posetools.errors.ExpertError` (a bad import file
+:class:`~posetools.errors.FormatError`) with the video, frame and stage, which the
 runner records as a failure of this video. Layout:
 :class:`~posetools.io.artifacts.estimate.EstimateArtifact`.
 """
@@ -17,21 +21,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
 from ..config.loader import semantic
-from ..config.models import ExpertConfig
+from ..config.models import ExpertConfig, expert_params
 from ..config.schema import EstimateConfig
 from ..errors import ExpertError, MissingUpstreamError, PosetoolsError, ShapeError
 from ..experts.batching import call_model, chunks
 from ..experts.build import cached_expert, reset_model
+from ..experts.checksums import FileHash, model_checksum
 from ..experts.finalize import finalize_poses
-from ..experts.types import Detections, Poses
+from ..experts.types import Detections, Poses, PoseSource, SourcePoses
 from ..io.artifacts.estimate import EstimateArtifact, ExpertPoses
 from ..io.artifacts.frames import FrameAxis
+from ..io.manifest import ManifestEntry
 from ..io.video import Frame, iter_batches
 from ..track import track_and_pack
 from .base import ProgressFn, Stage, VideoJob
@@ -45,12 +52,17 @@ class _Run:
 
     cfg: ExpertConfig
     expert: Any
+    source: SourcePoses | None = None
     frame_index: list[int] = field(default_factory=list)
     poses: list[Poses] = field(default_factory=list)
 
     @property
     def what(self) -> str:
         return f"expert '{self.cfg.name}' ({self.cfg.backend}:{self.expert.model_id})"
+
+    @property
+    def layout(self):
+        return self.source.layout if self.source is not None else self.expert.layout
 
 
 class EstimateStage(Stage):
@@ -70,23 +82,31 @@ class EstimateStage(Stage):
 
     def params(self) -> dict[str, Any]:
         """Semantic parameters: experts (no device/batch size), tracking, frame stride."""
-        return {"experts": semantic(self.config.experts), "track": semantic(self.config.track),
+        return {"experts": [expert_params(e) for e in self.config.experts],
+                "track": semantic(self.config.track),
                 "frame_stride": self.video.frame_stride}
 
-    def model_checksum(self) -> str:
-        """``name=checksum`` of every expert's weights, ``;``-joined.
+    uses_models = True
 
-        An expert that cannot be built (missing backend, missing weights) gives
+    def model_checksum(self, file_hash: FileHash | None = None) -> str:
+        """``name=checksum`` of every expert's weights, ``;``-joined (no model is built).
+
+        An expert whose backend or weights are missing gives
         ``name=unavailable:<ErrorClass>`` here; :meth:`process` then fails each
         video with the real error, recorded in the ledger.
         """
         parts = []
         for e in self.config.experts:
             try:
-                parts.append(f"{e.name}={cached_expert(e).checksum()}")
+                parts.append(f"{e.name}={model_checksum(e, file_hash)}")
             except Exception as err:  # reported per video by process(), never here
                 parts.append(f"{e.name}=unavailable:{type(err).__name__}")
         return ";".join(parts)
+
+    def extra_inputs(self, entry: ManifestEntry) -> list[Path]:
+        """The files the ``import`` experts read for this video."""
+        return [p for e in self.config.experts if e.backend == "import"
+                for p in e.import_inputs(entry.video_id)]
 
     def process(self, job: VideoJob, out: h5py.File, progress: ProgressFn) -> dict[str, Any]:
         """Estimate poses with every expert and write the ``estimate`` layout."""
@@ -95,7 +115,10 @@ class EstimateStage(Stage):
         for e in cfg.experts:
             expert = _build(e, job, self.name)
             reset_model(expert)
-            runs.append(_Run(e, expert))
+            run = _Run(e, expert)
+            if isinstance(expert, PoseSource):
+                run.source = _load_source(run, job, self.name)
+            runs.append(run)
         dets = None
         if any(e.top_down for e in cfg.experts):
             with upstream_file(job, "detect") as fh:
@@ -111,6 +134,11 @@ class EstimateStage(Stage):
             for run in runs:
                 stride = run.cfg.frame_stride
                 mine = [f for j, f in enumerate(batch) if (pos0 + j) % stride == 0]
+                if run.source is not None:
+                    for f in mine:
+                        run.frame_index.append(f.index)
+                        run.poses.append(finalize_poses(run.source.at(f.index), run.cfg))
+                    continue
                 for chunk in chunks(mine, run.cfg.batch_size):
                     self._run_chunk(run, list(chunk), dets, job)
             progress(len(batch))
@@ -119,13 +147,15 @@ class EstimateStage(Stage):
         EstimateArtifact(FrameAxis.from_video(idx, pts, info, self.video.frame_stride),
                          experts).write(out)
         summary: dict[str, Any] = {"frames": len(idx)}
-        for e in experts:
+        for run, e in zip(runs, experts, strict=True):
             summary[e.name] = {
                 "frames": len(e.frame_index),
                 "frames_with_person": int((e.n_instances > 0).sum()),
                 "tracks": int(e.tracks["id"].size),
                 "kept": int(e.tracks["kept"].sum()),
             }
+            if run.source is not None:
+                summary[e.name].update(_source_summary(run, idx, job, self.name))
         return summary
 
     def _run_chunk(self, run: _Run, chunk: list[Frame], dets: dict[int, Detections] | None,
@@ -144,7 +174,7 @@ class EstimateStage(Stage):
         res = call_model(run.expert.estimate, [f.image for f in chunk], boxes, n=len(chunk),
                          what=run.what, stage=self.name, video_id=job.video_id,
                          frame=chunk[0].index)
-        k = run.expert.layout.num_joints
+        k = run.layout.num_joints
         for f, p in zip(chunk, res, strict=True):
             n = len(p)
             if (p.keypoints.shape != (n, k, 2) or p.scores.shape != (n, k)
@@ -159,7 +189,7 @@ class EstimateStage(Stage):
             run.poses.append(finalize_poses(p, run.cfg))
 
     def _track(self, run: _Run, width: int, height: int) -> ExpertPoses:
-        layout = run.expert.layout
+        layout = run.layout
         fi = np.asarray(run.frame_index, np.int64)
         packed, tracks, selection_json = track_and_pack(
             [p.keypoints for p in run.poses], [p.scores for p in run.poses],
@@ -170,8 +200,35 @@ class EstimateStage(Stage):
                                                      "track_ids", "n_instances", "n_detected")),
             tracks, layout.name, run.cfg.backend, run.expert.model_id, run.expert.checksum(),
             bool(run.cfg.top_down), run.cfg.frame_stride, self.config.track.max_persons,
-            json.dumps(semantic(run.cfg), sort_keys=True), selection_json,
+            json.dumps(expert_params(run.cfg), sort_keys=True), selection_json,
             tuple(layout.joints))
+
+
+def _load_source(run: _Run, job: VideoJob, stage: str) -> SourcePoses:
+    """Read an import expert's poses of this video; errors carry the video and stage."""
+    try:
+        return run.expert.load(job.video_id)
+    except PosetoolsError as err:
+        err.message = f"{run.what}: {err.message}"
+        raise err.with_context(video_id=job.video_id, stage=stage) from None
+
+
+def _source_summary(run: _Run, decoded: list[int], job: VideoJob, stage: str) -> dict[str, Any]:
+    """What an import expert matched; no matching frame at all is an error (wrong numbering)."""
+    src = run.source
+    assert src is not None
+    listed = np.asarray(src.frames, np.int64)
+    matched = np.isin(listed, np.asarray(decoded, np.int64))
+    with_person = np.asarray(sorted(src.by_frame), np.int64)
+    if listed.size and not matched.any():
+        raise ExpertError(
+            f"{run.what}: none of the {listed.size} frames the file lists "
+            f"({int(listed.min())}..{int(listed.max())}) is a frame of the video "
+            f"({decoded[0]}..{decoded[-1]}); check frame_pattern / frame_offset "
+            f"({src.description})", video_id=job.video_id, stage=stage)
+    return {"source": src.description, "frames_listed": int(listed.size),
+            "frames_matched": int(matched.sum()),
+            "frames_with_person_outside_video": int((~np.isin(with_person, decoded)).sum())}
 
 
 def _build(cfg: ExpertConfig, job: VideoJob, stage: str):

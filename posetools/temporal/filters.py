@@ -36,8 +36,6 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.signal import butter, savgol_filter, sosfiltfilt
 
 from .segments import sample_grid
 
@@ -62,6 +60,8 @@ def butter_sos(order: int, cutoff_hz: float, fs: float) -> np.ndarray:
     """
     if order < 2 or order % 2:
         raise ValueError("order: must be an even integer >= 2")
+    from scipy.signal import butter  # scipy loads in ~1 s: only where a filter runs
+
     return butter(order // 2, cutoff_hz, btype="low", fs=fs, output="sos")
 
 
@@ -108,6 +108,8 @@ def butterworth(x: np.ndarray, dt: float, cutoff_hz: float = 5.0, order: int = 4
         return x.copy()
     sos = butter_sos(order, float(cutoff_hz), float(fs))
     h = max(3 * (2 * sos.shape[0] + 1), int(math.ceil(3.0 * fs / cutoff_hz)))
+    from scipy.signal import sosfiltfilt
+
     y = sosfiltfilt(sos, odd_extend(x, h), axis=0, padtype=None)
     return y[h:h + n]
 
@@ -140,6 +142,8 @@ def savgol(x: np.ndarray, dt: float, window_s: float = 0.3, polyorder: int = 2,
     w = savgol_window(window_s, dt, n)
     if n < min_samples or w <= polyorder or w < 3:
         return x.copy()
+    from scipy.signal import savgol_filter
+
     return savgol_filter(x, w, polyorder, axis=0, mode="interp")
 
 
@@ -163,6 +167,8 @@ def gaussian(x: np.ndarray, dt: float, sigma_s: float = 0.04, truncate: float = 
     if n < min_samples or s < 1e-3:
         return x.copy()
     h = int(truncate * s + 0.5)
+    from scipy.ndimage import gaussian_filter1d
+
     y = gaussian_filter1d(odd_extend(x, h), s, axis=0, mode="nearest", truncate=truncate)
     return y[h:h + n]
 

@@ -14,7 +14,6 @@ abscissa is the real time ``pts`` (uneven rows and frame strides are handled as 
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from ..config.algorithms import GapMethod
 from .segments import segment_bounds
@@ -47,6 +46,8 @@ def interpolate(t_known: np.ndarray, x_known: np.ndarray, t_query: np.ndarray,
         out = np.stack([np.interp(t_query, t_known, x_known[:, c])
                         for c in range(x_known.shape[1])], axis=1)
     else:
+        from scipy.interpolate import PchipInterpolator  # lazy: scipy loads slowly
+
         out = PchipInterpolator(t_known, x_known, axis=0, extrapolate=False)(t_query)
     out = np.asarray(out, np.float64).reshape(t_query.shape[0], -1)
     out[(t_query < t_known[0]) | (t_query > t_known[-1])] = np.nan

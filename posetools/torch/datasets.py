@@ -35,10 +35,11 @@ import numpy as np
 
 from ..config.schema import HeatmapsConfig
 from ..errors import ConfigError, MissingBackendError, PosetoolsError, StoreError
-from ..heatmaps import CropBox, compute_crop, joint_mask
+from ..heatmaps import CompactCrop, CropBox, compute_compact_crop, compute_crop, joint_mask
 from ..io.artifacts.aggregate import AggregateArtifact
 from ..io.artifacts.frames import read_rows
 from ..io.artifacts.heatmaps import HeatmapsArtifact
+from ..io.labels import assign_label_ids, read_label_map
 from ..io.manifest import ManifestEntry, load_manifest
 from .sampling import fixed_windows, uniform_sample_frames
 
@@ -72,6 +73,8 @@ class _ClipDataset(Dataset):
         window_stride: int | None = None,
         seed: int = 255,
         label_names: Sequence[str] | None = None,
+        label_map: str | Path | None = None,
+        sorted_labels: bool = False,
         max_open_files: int = 64,
     ) -> None:
         if clip_len < 1 or num_clips < 1:
@@ -93,7 +96,16 @@ class _ClipDataset(Dataset):
                        if isinstance(manifest, (str, Path)) else list(manifest))
             ids = [e.video_id for e in entries if split is None or e.split == split]
         by_id = {e.video_id: e for e in entries} if entries else {}
-        self.label_names = self._label_names(entries, label_names)
+        if label_map is not None:
+            if label_names is not None:
+                raise ConfigError("label_map, label_names: give one of them")
+            label_names = read_label_map(label_map)
+        lab = assign_label_ids([e.label for e in entries or ()], names=label_names,
+                               sort_strings=sorted_labels,
+                               videos=[e.video_id for e in entries or ()])
+        label_of = dict(zip([e.video_id for e in entries or ()], lab.ids, strict=True))
+        self.label_names: list[str] | None = None if lab.names is None else list(lab.names)
+        self.label_rule = lab.rule
         self.missing: list[str] = []
         self.empty: list[str] = []
         self.video_ids: list[str] = []
@@ -116,7 +128,7 @@ class _ClipDataset(Dataset):
             self.paths.append(path)
             self._frames.append(meta["frames"])
             self._meta.append(meta)
-            self.labels.append(self._label_id(None if entry is None else entry.label))
+            self.labels.append(label_of.get(vid, -1))
             self.transcripts.append(tuple(entry.transcript or ()) if entry else ())
         if not self.video_ids:
             raise PosetoolsError(
@@ -132,26 +144,6 @@ class _ClipDataset(Dataset):
         self._pid: int | None = None
         self._gen: np.random.Generator | None = None
         self._gen_seed: int | None = None
-
-    # ---------------------------------------------------------------- labels
-    @staticmethod
-    def _label_names(entries, given) -> list[str] | None:
-        if given is not None:
-            return list(given)
-        labels = [e.label for e in entries or () if e.label is not None]
-        if labels and all(isinstance(lb, int) for lb in labels):
-            return None
-        return sorted({str(lb) for lb in labels}) if labels else None
-
-    def _label_id(self, label) -> int:
-        if label is None:
-            return -1
-        if self.label_names is None:
-            return int(label)
-        try:
-            return self.label_names.index(str(label))
-        except ValueError:
-            raise PosetoolsError(f"label {label!r} is not in label_names") from None
 
     # ----------------------------------------------------------------- files
     def _scan(self, path: Path) -> dict[str, Any]:
@@ -257,8 +249,12 @@ class HeatmapClipDataset(_ClipDataset):
         window: Use sliding windows of this many frames instead (one item each).
         window_stride: Step between windows (default ``window``).
         seed: Test-mode seed.
-        label_names: Class names in id order (default: sorted string labels; int
-            labels are used as given).
+        label_names: Class names in id order (a class list in code).
+        label_map: Label map file (one class name per line, line number = id);
+            instead of ``label_names``. String labels need one of the two
+            (:func:`posetools.io.labels.assign_label_ids`); integer labels are the ids.
+        sorted_labels: Without a class list, number string labels in sorted
+            string order (opt-in; :attr:`label_rule` then says so).
         max_open_files: Open HDF5 files kept per process.
         dtype: Heatmap tensor dtype returned (``float32`` or ``float16``).
 
@@ -318,8 +314,14 @@ class KeypointClipDataset(_ClipDataset):
             the heatmaps stage would (normalized coordinates have no frame size:
             a too-small box grows to ``min_crop_size``).
         config: A :class:`~posetools.config.schema.HeatmapsConfig` (for
-            ``size``, ``padding``, ``square``, ``min_crop_size``, ``min_score``);
-            default settings when ``None``. Ignored for ``source="heatmaps"``.
+            ``size``, ``style``, ``padding``, ``square``, ``min_crop_size``,
+            ``min_score``); default settings when ``None``. Ignored for
+            ``source="heatmaps"``. ``style: mmaction2`` crops with
+            :func:`~posetools.heatmaps.compute_compact_crop` (needs frame pixels:
+            ``source="aggregate"``).
+        crop: ``"video"``: one crop box per video (what the heatmaps stage caches);
+            ``"clip"``: a box per item over its sampled frames, as mmaction2's
+            ``PoseCompact`` does after ``UniformSampleFrames`` (``source="aggregate"``).
         **kwargs: As :class:`HeatmapClipDataset` (``split``, ``clip_len``...).
 
     Items: ``keypoints (num_clips, clip_len, P, K, 2) float32`` (NaN missing),
@@ -329,13 +331,21 @@ class KeypointClipDataset(_ClipDataset):
 
     def __init__(self, root, manifest=None, *,
                  source: Literal["heatmaps", "aggregate", "normalize"] = "heatmaps",
-                 config=None, **kwargs) -> None:
+                 config=None, crop: Literal["video", "clip"] = "video", **kwargs) -> None:
         if source not in ("heatmaps", "aggregate", "normalize"):
             raise ConfigError(f"source: must be heatmaps, aggregate or normalize, got {source!r}")
+        if crop not in ("video", "clip"):
+            raise ConfigError(f"crop: must be video or clip, got {crop!r}")
         if config is None:
             config = HeatmapsConfig()
+        if source == "normalize" and config.style == "mmaction2":
+            raise ConfigError("style mmaction2 crops frame pixels: use source aggregate (or "
+                              "heatmaps); normalized coordinates have no frame")
+        if crop == "clip" and source != "aggregate":
+            raise ConfigError("crop clip: needs source aggregate")
         self.stage = source
         self.config = config
+        self.crop = crop
         super().__init__(root, manifest, **kwargs)
         self.layout_name = self._meta[0]["layout"]
         self.size = self._meta[0]["size"]
@@ -345,14 +355,35 @@ class KeypointClipDataset(_ClipDataset):
             h = HeatmapsArtifact.read(fh)
             return {"frames": h.shape[0], "cache_bytes": 1 << 20, "layout": h.layout,
                     "size": h.size}
-        cfg = self.config
         a = AggregateArtifact.read(fh)  # also reads the aggregate part of normalize files
         frame = (a.frames.width, a.frames.height) if self.stage == "aggregate" else None
-        crop = compute_crop(a.keypoints, a.scores, a.valid, frame_size=frame,
-                            padding=cfg.padding, square=cfg.square, min_size=cfg.min_crop_size,
-                            min_score=cfg.min_score)
         return {"frames": a.frames.num_frames, "cache_bytes": 1 << 20, "layout": a.layout,
-                "size": cfg.size, "crop": crop.as_array()}
+                "size": self.config.size, "frame_size": frame,
+                "crop": self._crop(a.keypoints, a.scores, a.valid, frame)}
+
+    def _crop(self, kp, sc, valid, frame) -> CompactCrop | CropBox:
+        cfg = self.config
+        if cfg.style == "mmaction2":
+            return compute_compact_crop(kp, sc, valid, frame_size=frame, size=cfg.size,
+                                        padding=cfg.padding, square=cfg.square,
+                                        min_size=cfg.min_crop_size)
+        return compute_crop(kp, sc, valid, frame_size=frame, padding=cfg.padding,
+                            square=cfg.square, min_size=cfg.min_crop_size,
+                            min_score=cfg.min_score)
+
+    def _to_grid(self, v: int, kp, sc, valid) -> np.ndarray:
+        """Crop ``(N, P, K, 2)`` rows onto the grid; NaN where a joint is not rendered."""
+        cfg = self.config
+        crop = (self._meta[v]["crop"] if self.crop == "video" else
+                self._crop(kp, sc, valid, self._meta[v]["frame_size"]))
+        if isinstance(crop, CompactCrop):
+            grid = crop.to_grid(kp)
+            drawn = joint_mask(kp, sc, valid, min_score=0.0) & ~(sc < np.float32(cfg.min_score))
+        else:
+            grid = crop.to_grid(kp, cfg.size)
+            drawn = joint_mask(kp, sc, valid, min_score=cfg.min_score)
+        grid[~drawn] = np.nan
+        return grid
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """One item (see the class docstring)."""
@@ -365,9 +396,7 @@ class KeypointClipDataset(_ClipDataset):
         sc = rows["scores"].astype(np.float32)
         valid = rows["valid"].astype(bool)
         if self.stage != "heatmaps":
-            cfg = self.config
-            kp = CropBox.from_array(self._meta[v]["crop"]).to_grid(kp, cfg.size)
-            kp[~joint_mask(kp, sc, valid, min_score=cfg.min_score)] = np.nan
+            kp = self._to_grid(v, kp, sc, valid)
         shape = pos.shape
         kp = _zero_masked(kp.reshape(*shape, *kp.shape[1:]), mask, np.nan)
         sc = _zero_masked(sc.reshape(*shape, *sc.shape[1:]), mask, 0)

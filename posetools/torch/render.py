@@ -3,8 +3,9 @@
 :func:`render_heatmaps` is the torch twin of :func:`posetools.heatmaps.render_heatmaps`
 (same windows, same float32 formulas, same 3 sigma cut-off; results agree to float
 rounding of ``exp``), so a trainer can cache keypoints only and render batches on
-the GPU instead of reading heatmaps. :class:`GpuHeatmapRenderer` wraps it for a
-skeleton layout and adds augmentations that return correspondence labels for
+the GPU instead of reading heatmaps; :mod:`posetools.torch.mmaction2` is the twin of
+the ``mmaction2`` style. :class:`GpuHeatmapRenderer` wraps either for a skeleton
+layout (with any limb set) and adds augmentations that return correspondence labels for
 self-supervised alignment: temporal resampling (N of M frames), position noise,
 limb rotation about the parent joint and horizontal flip with left/right joint
 and limb channels swapped.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import h5py
 import numpy as np
@@ -24,10 +26,12 @@ import numpy as np
 from ..errors import ConfigError, MissingBackendError, ShapeError
 from ..heatmaps import (
     DEFAULT_MIN_SCORE,
+    LimbSpec,
     channel_flip_permutation,
     channel_names,
     cutoff_sq,
     point_window,
+    resolve_limbs,
     window_bucket,
 )
 from ..io.artifacts.heatmaps import HeatmapsArtifact
@@ -42,6 +46,7 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
     ) from e
 
 from .augment import position_noise, random_flip, random_limb_rotation, random_resample
+from .mmaction2 import render_heatmaps_mmaction2
 
 _CHUNK_ELEMENTS = 1 << 22
 _FAR = -1e4
@@ -261,11 +266,15 @@ class GpuHeatmapRenderer:
         size: Grid side ``S``.
         sigma: Gaussian sigma in grid pixels.
         joints: Emit joint channels.
-        limbs: Emit limb channels (the layout's limbs, after the joints).
+        limbs: Limb channels after the joints: ``False`` (none), ``True`` (the
+            layout's limbs), a limb set name of the layout (``"mmaction2"``), or an
+            explicit ``[(a, b), ...]`` list (mirror-closed).
         use_score: Scale maps by scores.
         min_score: Scores below this are missing.
         device: Target device (default: CUDA when present, else CPU).
         root: Root joint of the limb tree used by rotations (default: graph centre).
+        style: ``"posetools"`` (:func:`render_heatmaps`) or ``"mmaction2"``
+            (:func:`~posetools.torch.mmaction2.render_heatmaps_mmaction2`).
     """
 
     def __init__(
@@ -275,31 +284,37 @@ class GpuHeatmapRenderer:
         size: int = 56,
         sigma: float = 0.6,
         joints: bool = True,
-        limbs: bool = False,
+        limbs: LimbSpec = False,
         use_score: bool = True,
         min_score: float = DEFAULT_MIN_SCORE,
         device: torch.device | str | None = None,
         root: int | None = None,
+        style: Literal["posetools", "mmaction2"] = "posetools",
     ) -> None:
-        if not (joints or limbs):
+        if style not in ("posetools", "mmaction2"):
+            raise ConfigError(f"style: must be posetools or mmaction2, got {style!r}")
+        self.layout = get_layout(layout) if isinstance(layout, str) else layout
+        pairs = resolve_limbs(self.layout, limbs)
+        if not (joints or pairs):
             raise ConfigError("joints/limbs: at least one must be true")
         if not sigma > 0:
             raise ConfigError("sigma: must be > 0")
         if size < 2:
             raise ConfigError("size: must be >= 2")
-        self.layout = get_layout(layout) if isinstance(layout, str) else layout
         self.size, self.sigma = int(size), float(sigma)
-        self.joints, self.limbs = bool(joints), bool(limbs)
+        self.style = style
+        self.joints, self.limbs = bool(joints), bool(pairs)
+        self.limb_pairs = pairs
         self.use_score, self.min_score = bool(use_score), float(min_score)
         self.device = torch.device(device) if device is not None else default_device()
-        self.channel_names = channel_names(self.layout, joints=self.joints, limbs=self.limbs)
-        self._limbs = torch.as_tensor(
-            np.asarray(self.layout.limbs if self.limbs else [], np.int64).reshape(-1, 2),
-            device=self.device)
+        self.channel_names = channel_names(self.layout, joints=self.joints, limbs=pairs)
+        self._limbs = torch.as_tensor(np.asarray(pairs, np.int64).reshape(-1, 2),
+                                      device=self.device)
         self._joint_perm = torch.as_tensor(self.layout.flip_permutation(), device=self.device)
         self._chan_perm = torch.as_tensor(
-            channel_flip_permutation(self.layout, joints=self.joints, limbs=self.limbs),
+            channel_flip_permutation(self.layout, joints=self.joints, limbs=pairs),
             device=self.device)
+        self._render = render_heatmaps_mmaction2 if style == "mmaction2" else render_heatmaps
         self.tree = limb_tree(self.layout, root)
         self._masks = subtree_masks(self.layout, self.tree)
 
@@ -309,8 +324,20 @@ class GpuHeatmapRenderer:
         with h5py.File(path, "r") as fh:
             h = HeatmapsArtifact.read(fh)
         return cls(h.layout, size=h.size, sigma=h.sigma, joints=h.render_joints,
-                   limbs=h.render_limbs, use_score=h.use_score, min_score=h.min_score,
-                   device=device)
+                   limbs=h.limbs.tolist() if h.render_limbs else False, use_score=h.use_score,
+                   min_score=h.min_score, device=device, style=h.style)
+
+    @classmethod
+    def from_config(cls, layout: SkeletonLayout | str, config, *, device=None,
+                    root: int | None = None) -> GpuHeatmapRenderer:
+        """A renderer with a :class:`~posetools.config.schema.HeatmapsConfig`'s settings.
+
+        Pairs with :class:`~posetools.torch.datasets.KeypointClipDataset` built with the
+        same config: the rendered tensors equal what the heatmaps stage would cache.
+        """
+        return cls(layout, size=config.size, sigma=config.sigma, joints=config.joints,
+                   limbs=config.limb_spec(), use_score=config.use_score,
+                   min_score=config.min_score, device=device, root=root, style=config.style)
 
     @property
     def num_channels(self) -> int:
@@ -334,9 +361,9 @@ class GpuHeatmapRenderer:
     def render(self, keypoints, scores, valid=None) -> torch.Tensor:
         """Render ``(..., P, K, 2)`` keypoints to ``(..., C, S, S)`` float32 on :attr:`device`."""
         kp, sc, v = self._prep(keypoints, scores, valid)
-        return render_heatmaps(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
-                               limbs=self._limbs, use_score=self.use_score,
-                               min_score=self.min_score, valid=v)
+        return self._render(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
+                            limbs=self._limbs, use_score=self.use_score,
+                            min_score=self.min_score, valid=v)
 
     __call__ = render
 
@@ -385,7 +412,7 @@ class GpuHeatmapRenderer:
         kp, sc, flipped, jmap, cmap = random_flip(kp, sc, self.size, self._joint_perm,
                                                   self._chan_perm, prob=flip_prob,
                                                   generator=generator)
-        heat = render_heatmaps(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
-                               limbs=self._limbs, use_score=self.use_score,
-                               min_score=self.min_score, valid=v)
+        heat = self._render(kp, sc, size=self.size, sigma=self.sigma, joints=self.joints,
+                            limbs=self._limbs, use_score=self.use_score,
+                            min_score=self.min_score, valid=v)
         return AugmentedClips(heat, kp, sc, v, fmap, jmap, cmap, flipped, angles, noise)

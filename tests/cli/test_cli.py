@@ -1,3 +1,4 @@
+import pytest
 from click.testing import CliRunner
 
 from posetools.cli import main
@@ -86,6 +87,24 @@ def test_usage_errors(tmp_path):
     assert r.exit_code == 2 and "no such preset" in r.output
     r = cli.invoke(main, ["inspect", str(m)])
     assert r.exit_code == 2 and "not a readable HDF5" in r.output
+
+
+def test_device_errors_are_one_line_before_anything_runs(tmp_path):
+    torch = pytest.importorskip("torch")
+    m, _ = _setup(tmp_path)
+    p = tmp_path / "mm.yaml"
+    p.write_text("stages: [probe, detect]\ndetect:\n  detector: {backend: mm}\n")
+    cli = CliRunner()
+    r = cli.invoke(main, ["run", str(p), "-m", str(m), "-o", str(tmp_path / "o"),
+                          "--devices", "cuda:0,gpu"])
+    assert r.exit_code == 2 and "--devices: 'gpu' is not one of" in r.output
+    if torch.cuda.is_available():
+        return
+    r = cli.invoke(main, ["run", str(p), "-m", str(m), "-o", str(tmp_path / "o"),
+                          "--device", "cuda", "--no-progress"])
+    assert r.exit_code == 2, r.output
+    assert "device: 'cuda' requested for the mm backend" in r.output
+    assert not (tmp_path / "o").exists()  # refused before the probe stage ran
 
 
 def test_presets_lists_and_prints():

@@ -14,14 +14,21 @@ from typing import Any, Literal, get_args, get_origin
 import pytest
 
 from posetools.config.loader import from_dict, role
+from posetools.config.models import IMPORT_FIELDS
 from posetools.config.schema import STAGE_ORDER, PipelineConfig
 from posetools.stages import build_stage
 
 BASE = from_dict(PipelineConfig, {
     "stages": list(STAGE_ORDER),
     "detect": {"detector": {"backend": "hog"}},
-    "estimate": {"experts": [{"name": "blazepose", "backend": "mediapipe"}]},
+    "estimate": {"experts": [
+        {"name": "blazepose", "backend": "mediapipe"},
+        {"name": "openpose", "backend": "import", "format": "coco_results",
+         "path": "/data/{video_id}.json", "annotations": "/data/{video_id}_gt.json"},
+    ]},
 })
+IMPORT_ONLY = set(IMPORT_FIELDS)
+"""Fields of ``backend: import`` only: on the mediapipe expert every other value is rejected."""
 
 
 def optional_dataclass(tp: Any) -> type | None:
@@ -89,7 +96,12 @@ def candidates(tp: Any, value: Any) -> list:
         return [optional_dataclass(tp)()] if value is None else [None]
     if type(None) in args:  # Optional
         inner = [a for a in args if a is not type(None)][0]
-        return ["blazepose", "other.pth"] if value is None else [None, *candidates(inner, value)]
+        if value is None and get_origin(inner) is tuple:
+            return [((0, 5), (0, 6))]
+        if value is None and get_origin(inner) is Literal:
+            return list(get_args(inner))
+        return (["blazepose", "other.pth", r"(\d+)\.json", "coco17", "cuda"] if value is None
+                else [None, *candidates(inner, value)])
     if tp is bool:
         return [not value]
     if tp is int:
@@ -110,19 +122,47 @@ FIELDS = list(leaves(BASE))
 CONTEXT = {
     ("aggregate", "neck"): (("aggregate", "layout"), "halpe26"),  # coco17 has no neck joint
     ("heatmaps", "joints"): (("heatmaps", "limbs"), True),  # at least one of joints/limbs
+    ("heatmaps", "limb_set"): (("heatmaps", "limbs"), True),
+    ("heatmaps", "limb_pairs"): (("heatmaps", "limbs"), True),
 }
 """Fields whose other values are valid only with another field changed first."""
+
+TOGETHER = {
+    ("estimate", "experts", 1, "backend"): {"format": None, "path": "", "annotations": None},
+    ("estimate", "experts", 1, "format"): {"annotations": None},
+}
+"""Fields of the import expert whose other values need sibling fields changed with them."""
+
+REJECTED = {("estimate", "experts", 1, "top_down"), ("detect", "detector", "precision"),
+            ("estimate", "experts", 0, "precision"), ("estimate", "experts", 1, "precision")}
+"""Fields with no valid other value in this context (imported poses use no boxes; HOG,
+MediaPipe and imports have no fp16; see :func:`test_precision_is_semantic_where_it_runs`)."""
 
 
 @pytest.mark.parametrize("path, field, tp", FIELDS, ids=[".".join(map(str, p)) for p, *_ in FIELDS])
 def test_runtime_fields_keep_and_other_fields_change_the_fingerprint(path, field, tp):
     base = switch_on_sections(BASE, path)
+    if path[:3] == ("estimate", "experts", 0) and path[3] in IMPORT_ONLY:
+        for value in candidates(tp, get_at(base, path)):
+            with pytest.raises(ValueError, match="only used with backend: import"):
+                replace_at(base, path, value)
+        return
+    if path in REJECTED:
+        for value in candidates(tp, get_at(base, path)):
+            with pytest.raises(ValueError):
+                replace_at(base, path, value)
+        return
     if path in CONTEXT:
         base = replace_at(base, *CONTEXT[path])
     before = stage_params(base)
     for value in candidates(tp, get_at(base, path)):
         try:
-            changed = replace_at(base, path, value)
+            if path in TOGETHER:  # siblings and the value are validated together
+                parent = dataclasses.replace(get_at(base, path[:-1]),
+                                             **{**TOGETHER[path], path[-1]: value})
+                changed = replace_at(base, path[:-1], parent)
+            else:
+                changed = replace_at(base, path, value)
         except ValueError:  # not a valid value for this field: try the next one
             continue
         break
@@ -142,3 +182,17 @@ def test_every_section_field_is_covered():
             "normalize.scale", "estimate.track.max_persons", "probe.brightness",
             "aggregate.refine", "aggregate.refine.cutoff_hz",
             "aggregate.refine.butter_order"} <= names
+
+
+def test_precision_is_semantic_where_it_runs():
+    cfg = from_dict(PipelineConfig, {
+        "stages": ["detect", "estimate"], "detect": {"detector": {"backend": "mm"}},
+        "estimate": {"experts": [{"name": "rtm", "backend": "mm", "top_down": True}]}})
+    before = stage_params(cfg)
+    assert "precision" not in before["estimate"]["experts"][0]  # fp32: fingerprints as before
+    assert "precision" not in before["detect"]["detector"]
+    half = replace_at(replace_at(cfg, ("estimate", "experts", 0, "precision"), "fp16"),
+                      ("detect", "detector", "precision"), "fp16")
+    after = stage_params(half)
+    assert after["estimate"]["experts"][0]["precision"] == "fp16"
+    assert after["detect"]["detector"]["precision"] == "fp16"

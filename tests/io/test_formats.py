@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from posetools.errors import PosetoolsError
-from posetools.io.formats.coco import export_coco_json, read_coco_json
+from posetools.io.formats.coco import (
+    export_coco,
+    export_coco_json,
+    read_coco_annotation_records,
+    read_coco_json,
+)
 from posetools.io.formats.pyskl import export_pyskl, read_pyskl
 from posetools.io.formats.sequence import read_artifact
 from posetools.io.manifest import ManifestEntry
@@ -36,8 +42,10 @@ def out(tmp_path):
 
 def test_pyskl_pickle_layout(out, tmp_path):
     rows = [("a", "train", "wave"), ("b", "val", "walk"), ("n", None, "wave"), ("z", "val", "x")]
-    summary = export_pyskl(out, entries(tmp_path, rows), tmp_path / "ann.pkl")
+    summary = export_pyskl(out, entries(tmp_path, rows), tmp_path / "ann.pkl",
+                           label_names=["walk", "wave", "x"])
     assert summary["videos"] == 3 and summary["skipped"] == ["z"]
+    assert summary["label_rule"] == "label map"
     with open(tmp_path / "ann.pkl", "rb") as fh:
         data = pickle.load(fh)
     assert data["split"] == {"train": ["a"], "val": ["b"], "unsplit": ["n"]}
@@ -51,6 +59,8 @@ def test_pyskl_pickle_layout(out, tmp_path):
     assert b["keypoint"].shape == (1, 12, 17, 2)
     assert n["keypoint"].shape == (0, 4, 17, 2)  # nobody: no invented person
     assert np.isfinite(a["keypoint"]).all()  # missing joints are 0 with score 0
+    np.testing.assert_array_equal(a["posetools_frame_index"], np.arange(30) * 2)
+    assert "frame_inds" not in a  # mmaction2 would sample by it
     src = read_artifact(out / "aggregate" / "a.h5")
     miss = a["keypoint_score"] == 0
     assert (a["keypoint"][miss] == 0).all()
@@ -103,3 +113,58 @@ def test_reads_real_coco_annotations(images_dir):
             if np.allclose(seq.keypoints[t, p][vis], xyv[vis, :2])]
     assert rows, "the first annotation's visible joints are not found"
     assert np.isnan(seq.keypoints[t, rows[0]][~vis]).all()
+
+
+def test_coco_export_ids_are_unique_across_videos_and_merge(out, tmp_path):
+    arts = [out / "aggregate" / f"{v}.h5" for v in ("a", "b", "n")]
+    summary = export_coco(arts, tmp_path / "per_video")
+    files = [json.loads(Path(f).read_text()) for f in summary["files"]]
+    assert [len(d["images"]) for d in files] == [30, 12, 4] and summary["images"] == 46
+    image_ids = [im["id"] for d in files for im in d["images"]]
+    anno_ids = [a["id"] for d in files for a in d["annotations"]]
+    assert len(set(image_ids)) == len(image_ids) == 46 and min(image_ids) == 1
+    assert len(set(anno_ids)) == len(anno_ids) == summary["annotations"]
+    assert files[1]["images"][0] == {"id": 31, "file_name": "b/000000.jpg", "width": 640,
+                                     "height": 360, "frame_index": 0, "video_id": "b"}
+    assert all(a["image_id"] in {im["id"] for im in d["images"]}
+               for d in files for a in d["annotations"])
+    merged_path = tmp_path / "all.json"
+    merged = export_coco(arts, merged_path, merge=True)
+    data = json.loads(merged_path.read_text())
+    assert merged["files"] == [str(merged_path)] and len(data["images"]) == 46
+    assert data["images"] == [im for d in files for im in d["images"]]
+    assert data["annotations"] == [a for d in files for a in d["annotations"]]
+    # each video comes back out of the merged file, frames and keypoints as written
+    for vid in ("a", "b"):
+        seq = read_coco_json(merged_path, video_id=vid)
+        src = read_artifact(out / "aggregate" / f"{vid}.h5")
+        np.testing.assert_array_equal(seq.frame_index, src.frame_index)
+        np.testing.assert_allclose(seq.keypoints, src.keypoints, atol=5e-4)
+
+
+def test_coco_round_trip_through_the_import_reader(out, tmp_path):
+    """import(export(x)) == x to the written precision (3 decimals, scores 5)."""
+    export_coco([out / "aggregate" / "a.h5", out / "aggregate" / "b.h5"], tmp_path / "m.json",
+                merge=True)
+    for vid in ("a", "b"):
+        rec = read_coco_annotation_records(tmp_path / "m.json", video_id=vid)
+        src = read_artifact(out / "aggregate" / f"{vid}.h5")
+        assert rec.layout == "coco17" and "frame_index" in rec.frame_rule
+        np.testing.assert_array_equal(rec.frames, src.frame_index)
+        ok = src.valid & (src.scores > 0).any(-1)
+        t_idx, p_idx = np.nonzero(ok)
+        np.testing.assert_array_equal(rec.frame_index, src.frame_index[t_idx])
+        np.testing.assert_allclose(rec.keypoints, src.keypoints[t_idx, p_idx], atol=5e-4)
+        np.testing.assert_allclose(rec.scores, src.scores[t_idx, p_idx], atol=5e-6)
+        assert np.isnan(rec.keypoints[rec.scores == 0]).all()
+
+
+def test_merged_coco_export_loads_in_pycocotools(out, tmp_path):
+    coco_mod = pytest.importorskip("pycocotools.coco", reason="pycocotools not installed")
+    export_coco([out / "aggregate" / v for v in ("a.h5", "b.h5", "n.h5")], tmp_path / "m.json",
+                merge=True)
+    coco = coco_mod.COCO(str(tmp_path / "m.json"))
+    assert len(coco.getImgIds()) == 46
+    b_images = [i for i in coco.getImgIds() if coco.imgs[i]["video_id"] == "b"]
+    assert [coco.imgs[i]["frame_index"] for i in b_images] == list(range(0, 24, 2))
+    assert all(coco.anns[a]["image_id"] in coco.imgs for a in coco.getAnnIds())

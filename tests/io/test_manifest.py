@@ -110,3 +110,26 @@ def test_shipped_example_manifests_parse(tmp_path):
     for f in files:
         es = load_manifest(f, data_root=tmp_path, check_files=False)
         assert es and len({e.video_id for e in es}) == len(es)
+
+
+def test_paths_resolve_like_path_resolve_through_links(tmp_path):
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    for name in ("a.mp4", "b.mp4"):
+        (real / "sub" / name).write_bytes(b"x")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "dirlink").symlink_to(real / "sub")  # a linked folder inside the root
+    (root / "inside").mkdir()
+    (root / "inside" / "c.mp4").write_bytes(b"x")
+    (root / "filelink.mp4").symlink_to(root / "inside" / "c.mp4")
+    rows = {"d": "dirlink/a.mp4", "f": "filelink.mp4", "u": "inside/../inside/c.mp4",
+            "abs": str(real / "sub" / "b.mp4")}
+    m = root / "m.csv"
+    m.write_text("video_id,path\n" + "".join(f"{k},{v}\n" for k, v in rows.items()))
+    with pytest.raises(ManifestError, match="row 1: path 'dirlink/a.mp4' escapes"):
+        load_manifest(m)  # resolved through the link it is outside the root, as before
+    m.write_text("video_id,path\n" + "".join(f"{k},{v}\n" for k, v in rows.items()
+                                            if k != "d"))
+    got = {e.video_id: e.path for e in load_manifest(m)}
+    assert got == {k: (root / v).resolve() for k, v in rows.items() if k != "d"}

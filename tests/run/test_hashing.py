@@ -1,6 +1,8 @@
 import os
 
-from posetools.run.hashing import HashCache, file_sha256, fingerprint
+import pytest
+
+from posetools.run.hashing import Fingerprinter, HashCache, file_sha256, fingerprint
 
 
 def test_hash_cache_reuses_until_size_or_mtime_change(tmp_path, monkeypatch):
@@ -32,3 +34,15 @@ def test_fingerprint_depends_on_semantics_only():
     for k, v in [("stage_version", "2"), ("params", {"a": 2, "b": [1, 2]}), ("input_hash", "y"),
                  ("model_checksum", "n"), ("upstream", {"u": "1", "v": "3"})]:
         assert fingerprint(**dict(base, **{k: v})) != fp, k
+
+
+@pytest.mark.parametrize("input_hash, upstream", [
+    (None, None), ("ab" * 32, {}), ("x[0.5,None)+files:12", {"probe": "f1", "detect": "f0"}),
+])
+def test_fingerprinter_gives_the_fingerprint_digests(input_hash, upstream):
+    params = {"b": [1, 2.5, None], "a": {"z": "é", "y": 1e-7}, "c": True}
+    fp = Fingerprinter(stage="estimate", stage_version="3", params=params,
+                       model_checksum="m=1;n=2")
+    assert fp(input_hash, upstream) == fingerprint(
+        stage="estimate", stage_version="3", params=params, input_hash=input_hash,
+        model_checksum="m=1;n=2", upstream=upstream)

@@ -213,6 +213,22 @@ def test_pool_workers_not_the_parent_load_the_models(tmp_path):
     reports = Runner(cfg, tmp_path / "out", RunOptions(workers=2, progress=False)).run(entries)
     assert [sorted(r.committed) for r in reports] == [["v0", "v1"], ["v0", "v1"]]
     assert cached_expert.cache_info().currsize == 0
-    # the checksum a worker computed equals the parent's: a local run finds everything done
+    # same fingerprints in this process, and a no-op rerun builds no model at all
     reports = Runner(cfg, tmp_path / "out", RunOptions(progress=False)).run(entries)
     assert [sorted(r.up_to_date) for r in reports] == [["v0", "v1"], ["v0", "v1"]]
+    assert cached_expert.cache_info().currsize == 0
+
+
+def test_pool_workers_take_the_listed_devices_in_turn():
+    from posetools.run.executors import _Pool
+
+    pool = _Pool(3, ("cpu", "cuda:1"))
+    try:
+        assert sorted(pool.devices.values()) == ["cpu", "cpu", "cuda:1"]
+    finally:
+        pool.shutdown()
+    pool = _Pool(2)
+    try:
+        assert list(pool.devices.values()) == [None, None]  # the YAML's device, or auto
+    finally:
+        pool.shutdown()

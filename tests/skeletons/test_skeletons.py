@@ -15,6 +15,8 @@ from posetools.skeletons import (
     HALPE26,
     LAYOUTS,
     LCRNET13,
+    OPENPOSE_BODY25,
+    OPENPOSE_COCO18,
     SMARTHOME17,
     SkeletonLayout,
     conversion_table,
@@ -40,7 +42,8 @@ def _rand(layout: SkeletonLayout, lead=(), seed=0):
 def test_layout_sizes_and_names():
     assert {n: lay.num_joints for n, lay in LAYOUTS.items()} == {
         "coco17": 17, "coco_wholebody133": 133, "halpe26": 26, "blazepose33": 33,
-        "h36m17": 17, "lcrnet13": 13, "smarthome17": 17,
+        "h36m17": 17, "lcrnet13": 13, "smarthome17": 17, "openpose_body25": 25,
+        "openpose_coco18": 18,
     }
     for name, lay in LAYOUTS.items():
         assert lay.name == name
@@ -349,3 +352,115 @@ def test_conversion_tables_are_well_formed():
         rows = used.any(axis=1)
         np.testing.assert_allclose(weights[rows].sum(axis=1), 1.0)
         assert not index.flags.writeable
+
+
+# ------------------------------------------------ named limb sets, OpenPose layouts
+
+# mmaction2 1.2.0's limb PoseC3D config (slowonly_r50_8xb16-u48-240e_ntu60-xsub-limb.py):
+# skeletons, left_limb, right_limb, written out here independently of the catalog.
+MM_LIMBS = ((0, 5), (0, 6), (5, 7), (7, 9), (6, 8), (8, 10), (5, 11), (11, 13), (13, 15),
+            (6, 12), (12, 14), (14, 16), (0, 1), (0, 2), (1, 3), (2, 4), (11, 12))
+MM_LEFT_LIMB = (0, 2, 3, 6, 7, 8, 12, 14)
+MM_RIGHT_LIMB = (1, 4, 5, 9, 10, 11, 13, 15)
+
+
+def test_coco17_mmaction2_limb_set_and_its_flip():
+    assert COCO17.limb_set("mmaction2") == MM_LIMBS
+    assert COCO17.limb_set("default") == COCO17.limbs and len(COCO17.limbs) == 19
+    perm = COCO17.limb_flip_permutation(MM_LIMBS)
+    expect = np.arange(17)
+    for a, b in zip(MM_LEFT_LIMB, MM_RIGHT_LIMB, strict=True):
+        expect[a], expect[b] = b, a
+    np.testing.assert_array_equal(perm, expect)
+    # mmaction2's set differs from the official COCO skeleton by these edges
+    ours = {frozenset(e) for e in COCO17.limbs}
+    theirs = {frozenset(e) for e in MM_LIMBS}
+    names = lambda es: {tuple(sorted(COCO17.joints[j] for j in e)) for e in es}  # noqa: E731
+    assert names(theirs - ours) == {("left_shoulder", "nose"), ("nose", "right_shoulder")}
+    assert names(ours - theirs) == {("left_eye", "right_eye"), ("left_ear", "left_shoulder"),
+                                    ("right_ear", "right_shoulder"),
+                                    ("left_shoulder", "right_shoulder")}
+
+
+def test_limb_sets_are_validated_and_unknown_names_listed():
+    with pytest.raises(ConfigError, match="no limb set 'x'.*default, mmaction2"):
+        COCO17.limb_set("x")
+    with pytest.raises(ConfigError, match=r"has: default\)"):
+        HALPE26.limb_set("mmaction2")
+    with pytest.raises(ValueError, match="mirror"):
+        SkeletonLayout("x", ("c", "l", "r"), ((1, 2),), ((0, 1), (0, 2)), {"bad": ((0, 1),)})
+    with pytest.raises(ValueError, match="reserved"):
+        SkeletonLayout("x", ("c", "l", "r"), ((1, 2),), ((0, 1), (0, 2)), {"default": ()})
+    with pytest.raises(ValueError, match="duplicate"):
+        COCO17.check_limbs([(0, 1), (1, 0)])
+    with pytest.raises(ValueError, match="bad limb"):
+        COCO17.check_limbs([(0, 17)])
+    lay = SkeletonLayout("x", ("c", "l", "r"), ((1, 2),), ((0, 1), (0, 2)), {"s": [[1, 2]]})
+    assert lay.limb_set("s") == ((1, 2),)
+    with pytest.raises(TypeError):
+        lay.limb_sets["t"] = ()  # read-only
+
+
+@pytest.mark.parametrize("lay", ALL, ids=lambda lay: lay.name)
+def test_layouts_pickle_and_copy(lay):
+    import copy
+    import pickle
+
+    for other in (pickle.loads(pickle.dumps(lay)), copy.deepcopy(lay)):
+        assert other == lay and other.limb_sets == lay.limb_sets
+        assert hash(other) == hash(lay)
+
+
+def test_openpose_layouts_follow_openpose_order():
+    # poseParameters.cpp order (BODY_25 and COCO), by OpenPose's own part names
+    body25 = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+              "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye",
+              "REar", "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel"]
+    coco18 = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+              "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar",
+              "LEar"]
+
+    def ours(name: str) -> str:
+        table = {"Nose": "nose", "Neck": "neck", "MidHip": "mid_hip"}
+        if name in table:
+            return table[name]
+        side = {"L": "left_", "R": "right_"}[name[0]]
+        rest = name[1:]
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in rest).lstrip("_")
+        return side + snake
+
+    assert OPENPOSE_BODY25.joints == tuple(ours(n) for n in body25)
+    assert OPENPOSE_COCO18.joints == tuple(ours(n) for n in coco18)
+    # OpenPose's drawn skeletons (pairs of part indices), as unordered edges
+    body25_pairs = [(1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10),
+                    (10, 11), (8, 12), (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16),
+                    (16, 18), (14, 19), (19, 20), (14, 21), (11, 22), (22, 23), (11, 24)]
+    coco18_pairs = [(1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10),
+                    (1, 11), (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17)]
+    assert {frozenset(e) for e in OPENPOSE_BODY25.limbs} == {frozenset(e) for e in body25_pairs}
+    assert {frozenset(e) for e in OPENPOSE_COCO18.limbs} == {frozenset(e) for e in coco18_pairs}
+
+
+@pytest.mark.parametrize("src,table", [
+    ("openpose_body25", [0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11]),
+    ("openpose_coco18", [0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10]),
+])
+def test_openpose_to_coco17_by_hand(src, table):
+    lay = get_layout(src)
+    kp, sc = _rand(lay, (3,))
+    out, osc = convert_layout(kp, sc, src, "coco17")
+    np.testing.assert_array_equal(out, kp[:, table])
+    np.testing.assert_array_equal(osc, sc[:, table])
+
+
+def test_openpose_to_halpe26_keeps_neck_hip_and_feet():
+    kp, sc = _rand(OPENPOSE_BODY25)
+    out, osc = convert_layout(kp, sc, "openpose_body25", "halpe26")
+    for dst, src in (("neck", "neck"), ("hip", "mid_hip"), ("left_big_toe", "left_big_toe"),
+                     ("right_heel", "right_heel"), ("left_wrist", "left_wrist")):
+        np.testing.assert_array_equal(out[HALPE26.index(dst)], kp[OPENPOSE_BODY25.index(src)])
+    assert osc[HALPE26.index("head")] == 0 and np.isnan(out[HALPE26.index("head")]).all()
+    kp, sc = _rand(OPENPOSE_COCO18)
+    out, osc = convert_layout(kp, sc, "openpose_coco18", "halpe26")
+    np.testing.assert_array_equal(out[HALPE26.index("neck")], kp[OPENPOSE_COCO18.index("neck")])
+    assert osc[HALPE26.index("hip")] == 0  # COCO-18 has no pelvis point: missing, not invented

@@ -86,6 +86,7 @@ def test_unavailable_detector_fails_the_video_not_the_plan(videos_dir, tmp_path,
     from posetools.errors import MissingBackendError
 
     monkeypatch.setitem(sys.modules, "posetools.experts.backends.mm", None)
+    monkeypatch.setitem(sys.modules, "mmdet", None)  # as if the mm stack were not installed
     stage = DetectStage.from_pipeline(_pipeline(backend="mm", model="rtmdet-tiny"))
     assert stage.model_checksum() == "unavailable:MissingBackendError"
     with pytest.raises(MissingBackendError) as ei:

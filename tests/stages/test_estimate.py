@@ -14,7 +14,7 @@ from posetools.config.schema import PipelineConfig
 from posetools.errors import (
     CheckpointError,
     ConfigError,
-    ExpertError,
+    DeviceError,
     MissingUpstreamError,
 )
 from posetools.skeletons import BLAZEPOSE33, COCO17
@@ -145,18 +145,19 @@ def test_failing_expert_is_an_error_with_context(videos_dir, tmp_path):
 
 
 @needs_yolo
-def test_runtime_failure_becomes_expert_error(videos_dir, tmp_path):
+def test_an_unusable_device_fails_the_video_with_one_line(videos_dir, tmp_path):
     import torch
 
     if torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
     stage = EstimateStage.from_pipeline(_pipeline(experts=[{"name": "y", "backend": "ultralytics",
                                               "device": "cuda:7"}]))
-    with pytest.raises(ExpertError) as ei:
+    with pytest.raises(DeviceError) as ei:
         run_process(stage, make_job(videos_dir / "mmpose_demo.mp4"), tmp_path / "e.h5")
     e = ei.value
-    assert (e.stage, e.video_id, e.frame) == ("estimate", "mmpose_demo", 0)
-    assert "expert 'y' (ultralytics:yolo11n-pose) failed" in str(e)
+    assert (e.stage, e.video_id) == ("estimate", "mmpose_demo")
+    assert "'cuda:7' requested for the ultralytics backend" in str(e)
+    assert "\n" not in str(e)
 
 
 @needs_yolo

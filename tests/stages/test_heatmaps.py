@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from posetools.config import from_dict
 from posetools.config.schema import HeatmapsConfig, PipelineConfig, VideoConfig
 from posetools.errors import ConfigError, MissingUpstreamError, StoreError
 from posetools.heatmaps import CropBox, render_heatmaps
+from posetools.io.artifacts.heatmaps import HeatmapsArtifact
 from posetools.io.store import read_strings
 from posetools.skeletons import COCO17
 from posetools.stages.heatmaps import HeatmapsStage
@@ -132,3 +135,85 @@ def test_missing_or_broken_upstream(tmp_path):
     with (h5py.File(tmp_path / "o.h5", "w") as fh,
           pytest.raises(StoreError, match="frame axis|malformed")):
         stage.process(make_job(tmp_path, "bad", {"aggregate": bad}), fh, lambda n: None)
+
+
+# ------------------------------------------------------------- style: mmaction2
+MM_DATA = np.load(Path(__file__).parents[1] / "heatmaps" / "data" /
+                  "mmaction2_1.2.0_reference.npz")
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ({"limb_set": "mmaction2"}, "heatmaps.limb_set: set limbs: true"),
+    ({"limbs": True, "limb_set": "mmaction2", "limb_pairs": [[0, 5], [0, 6]]},
+     "heatmaps.limb_pairs: give either"),
+    ({"limbs": True, "limb_pairs": []}, "heatmaps.limb_pairs: list at least one"),
+    ({"limbs": True, "limb_pairs": [[0, -1]]}, "heatmaps.limb_pairs: each limb"),
+    ({"limbs": True, "limb_pairs": [[0, 1, 2]]}, "heatmaps.limb_pairs\\[0\\]: expected 2"),
+    ({"style": "pyskl"}, "heatmaps.style: must be one of"),
+    ({"limb_set": "coco"}, "heatmaps.limb_set: must be one of"),
+])
+def test_style_and_limb_config_validation(bad, msg):
+    with pytest.raises(ConfigError, match=msg):
+        from_dict(PipelineConfig, {"stages": ["heatmaps"], "heatmaps": bad})
+
+
+@pytest.mark.parametrize("clip", ["default__ntu", "combo__demo_skeleton+ntu", "synth__tiny_box"])
+def test_mmaction2_style_cache_equals_mmaction2(tmp_path, clip):
+    d = {k.split("/", 1)[1]: MM_DATA[k] for k in MM_DATA.files if k.startswith(clip + "/")}
+    h, w = (int(v) for v in d["img_shape"])
+    write_aggregate(tmp_path / "aggregate" / "v.h5", d["src_keypoints"], d["src_scores"],
+                    d["src_valid"], width=w, height=h)
+    cfg = HeatmapsConfig(size=64, sigma=0.6, style="mmaction2", limbs=True, limb_set="mmaction2",
+                         dtype="float32")
+    path, summary = run_heatmaps_stage(tmp_path, "v", cfg)
+    assert summary["style"] == "mmaction2" and summary["channels"] == 34
+    assert summary["compact_box"] == [int(v) for v in d["compact_box"]]
+    with h5py.File(path, "r") as fh:
+        maps = fh["heatmaps"][...]
+        a = fh.attrs
+        assert a["style"] == "mmaction2" and a["limb_set"] == "mmaction2"
+        assert tuple(a["compact_box"]) == tuple(int(v) for v in d["compact_box"])
+        assert bool(a["compacted"]) == bool(d["compacted"])
+        names = read_strings(fh, "channel_names")
+        np.testing.assert_array_equal(fh["limbs"][...], np.asarray(COCO17.limb_set("mmaction2")))
+        flip = fh["channel_flip"][...]
+        art = HeatmapsArtifact.read(fh)
+    assert names[17:20] == ["nose-left_shoulder", "nose-right_shoulder",
+                            "left_shoulder-left_elbow"]
+    assert flip[17] == 18 and flip[33] == 33 and flip[1] == 2
+    assert art.style == "mmaction2" and art.compact is not None
+    n = len(d["s64_sig0.6_joints"])
+    want = np.concatenate([d["s64_sig0.6_joints"], d["s64_sig0.6_limbs"]], axis=1)
+    assert np.abs(maps[:n] - want).max() <= 1e-6
+    # the stored grid keypoints are mmaction2's (where a joint is drawn)
+    drawn = np.isfinite(art.keypoints).all(-1)
+    grid = np.swapaxes(d["s64_sig0.6_grid_keypoint"], 0, 1)
+    np.testing.assert_array_equal(art.keypoints[drawn], grid[drawn])
+    # and the float crop box + scale still map them back to the frame
+    src = CropBox.from_array(art.crop_box).to_source(art.keypoints, 64)
+    ok = drawn & (d["src_keypoints"] != 0).all(-1)
+    np.testing.assert_allclose(src[ok], d["src_keypoints"][ok], atol=0.05)
+    np.testing.assert_allclose(art.scale, CropBox.from_array(art.crop_box).scale(64), rtol=1e-6)
+
+
+def test_limb_sets_explicit_lists_and_old_artifacts(tmp_path):
+    kp, sc, valid = walking_sequence(8, persons=1)
+    write_aggregate(tmp_path / "aggregate" / "v.h5", kp, sc, valid)
+    cfg = HeatmapsConfig(joints=False, limbs=True, limb_pairs=((5, 7), (6, 8)))
+    path, summary = run_heatmaps_stage(tmp_path, "v", cfg)
+    with h5py.File(path, "a") as fh:
+        assert read_strings(fh, "channel_names") == ["left_shoulder-left_elbow",
+                                                     "right_shoulder-right_elbow"]
+        assert fh.attrs["limb_set"] == "custom" and fh.attrs["style"] == "posetools"
+        assert fh["channel_flip"][...].tolist() == [1, 0]
+        del fh.attrs["style"], fh.attrs["limb_set"]  # an artifact written before styles
+    with h5py.File(path, "r") as fh:
+        old = HeatmapsArtifact.read(fh)
+    assert old.style == "posetools" and old.limb_set == "default" and old.compact is None
+    with pytest.raises(ConfigError, match="mirror"):
+        run_heatmaps_stage(tmp_path, "v", HeatmapsConfig(limbs=True, limb_pairs=((5, 7),)))
+    write_aggregate(tmp_path / "aggregate" / "h.h5", np.zeros((2, 1, 26, 2), np.float32),
+                    np.zeros((2, 1, 26), np.float32), np.zeros((2, 1), bool), layout="halpe26")
+    with pytest.raises(ConfigError, match="no limb set 'mmaction2'") as err:
+        run_heatmaps_stage(tmp_path, "h", HeatmapsConfig(limbs=True, limb_set="mmaction2"))
+    assert err.value.video_id == "h" and err.value.stage == "heatmaps"

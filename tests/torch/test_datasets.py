@@ -28,6 +28,9 @@ d,d.mp4,train,walk,walk
 """
 
 
+LABELS = ["walk", "wave"]  # the class list: string labels have ids only through one
+
+
 def build_out(root, config=None):
     for i, (vid, (n, p)) in enumerate(VIDEOS.items()):
         kp, sc, valid = walking_sequence(n, persons=p, seed=i)
@@ -48,10 +51,11 @@ def out32(tmp_path_factory):
 
 
 def test_items_shapes_labels_and_missing(out):
-    ds = HeatmapClipDataset(out, out / "manifest.csv", split="train", clip_len=8, num_clips=2,
+    ds = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                            split="train", clip_len=8, num_clips=2,
                             test_mode=True)
     assert ds.video_ids == ["a", "b"] and ds.missing == ["d"]
-    assert ds.label_names == ["walk", "wave"]  # every split's labels, sorted
+    assert ds.label_names == ["walk", "wave"] and ds.label_rule == "label map"
     assert len(ds) == 2 and ds.num_channels == 17 and ds.size == 56
     item = ds[0]
     assert item["heatmaps"].shape == (2, 8, 17, 56, 56) and item["heatmaps"].dtype == torch.float32
@@ -59,14 +63,15 @@ def test_items_shapes_labels_and_missing(out):
     assert item["video_id"] == "a" and item["mask"].all()
     assert item["frame_index"].shape == (2, 8)
     assert ((item["frame_index"] % 2) == 0).all()  # original numbers (stride 2 upstream)
-    val = HeatmapClipDataset(out, out / "manifest.csv", split="val", clip_len=8)
+    val = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS, split="val", clip_len=8)
     assert val.video_ids == ["c"] and val[0]["transcript"] == ()
     everything = HeatmapClipDataset(out, clip_len=4)  # no manifest: all artifacts, no labels
     assert everything.video_ids == ["a", "b", "c"] and everything[2]["label"].item() == -1
 
 
 def test_items_are_the_stored_frames(out):
-    ds = HeatmapClipDataset(out, out / "manifest.csv", clip_len=12, num_clips=1, test_mode=True)
+    ds = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                            clip_len=12, num_clips=1, test_mode=True)
     for i, vid in enumerate(ds.video_ids):
         item = ds[i]
         pos, _ = ds.positions(i)
@@ -79,12 +84,12 @@ def test_items_are_the_stored_frames(out):
 
 def test_test_mode_is_deterministic_and_train_mode_is_not(out):
     kw = dict(clip_len=10, num_clips=3)
-    a = HeatmapClipDataset(out, out / "manifest.csv", test_mode=True, **kw)
-    b = HeatmapClipDataset(out, out / "manifest.csv", test_mode=True, **kw)
+    a = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS, test_mode=True, **kw)
+    b = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS, test_mode=True, **kw)
     for i in range(len(a)):
         assert torch.equal(a[i]["frame_index"], a[i]["frame_index"])
         assert torch.equal(a[i]["heatmaps"], b[i]["heatmaps"])
-    train = HeatmapClipDataset(out, out / "manifest.csv", **kw)
+    train = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS, **kw)
     draws = {tuple(train[0]["frame_index"].ravel().tolist()) for _ in range(6)}
     assert len(draws) > 1
     short = train[2]["frame_index"]  # video c has 5 frames < clip_len: it loops
@@ -92,7 +97,8 @@ def test_test_mode_is_deterministic_and_train_mode_is_not(out):
 
 
 def test_fixed_windows_pad_and_mask(out):
-    ds = HeatmapClipDataset(out, out / "manifest.csv", window=16, window_stride=8)
+    ds = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                            window=16, window_stride=8)
     frames = {"a": 60, "b": 20, "c": 5}
     assert len(ds) == sum(len(fixed_windows(n, 16, 8)) for n in frames.values())
     last_a = max(i for i, (v, _) in enumerate(ds._items) if ds.video_ids[v] == "a")
@@ -106,9 +112,11 @@ def test_fixed_windows_pad_and_mask(out):
 
 def test_keypoint_route_renders_the_same_tensors(out, out32):
     for root, tol, limbs in ((out, 1e-3, False), (out32, 1e-6, True)):
-        heat = HeatmapClipDataset(root, root / "manifest.csv", clip_len=8, num_clips=2,
+        heat = HeatmapClipDataset(root, root / "manifest.csv", label_names=LABELS,
+                                  clip_len=8, num_clips=2,
                                   test_mode=True)
-        kps = KeypointClipDataset(root, root / "manifest.csv", clip_len=8, num_clips=2,
+        kps = KeypointClipDataset(root, root / "manifest.csv", label_names=LABELS,
+                                  clip_len=8, num_clips=2,
                                   test_mode=True)
         renderer = GpuHeatmapRenderer.from_artifact(root / "heatmaps" / "a.h5", device="cpu")
         assert renderer.limbs == limbs and renderer.channel_names == heat.channel_names
@@ -122,9 +130,11 @@ def test_keypoint_route_renders_the_same_tensors(out, out32):
 
 def test_keypoints_from_aggregate_match_the_cache(out):
     cfg = HeatmapsConfig()
-    a = KeypointClipDataset(out, out / "manifest.csv", source="aggregate", config=cfg,
+    a = KeypointClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                            source="aggregate", config=cfg,
                             clip_len=6, test_mode=True)
-    b = KeypointClipDataset(out, out / "manifest.csv", source="heatmaps", clip_len=6,
+    b = KeypointClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                            source="heatmaps", clip_len=6,
                             test_mode=True)
     for i in range(len(a)):
         x, y = a[i], b[i]
@@ -135,7 +145,8 @@ def test_keypoints_from_aggregate_match_the_cache(out):
 
 
 def test_collate_pads_persons_and_pickles(out):
-    ds = KeypointClipDataset(out, out / "manifest.csv", clip_len=4, test_mode=True)
+    ds = KeypointClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                             clip_len=4, test_mode=True)
     batch = collate_clips([ds[0], ds[1]])  # a has 2 person slots, b has 1
     assert batch["keypoints"].shape == (2, 1, 4, 2, 17, 2)
     assert torch.isnan(batch["keypoints"][1, :, :, 1]).all()
@@ -148,7 +159,8 @@ def test_collate_pads_persons_and_pickles(out):
 
 @pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")
 def test_dataloader_workers_read_the_same_bytes(out):
-    ds = HeatmapClipDataset(out, out / "manifest.csv", clip_len=8, num_clips=1, test_mode=True,
+    ds = HeatmapClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                            clip_len=8, num_clips=1, test_mode=True,
                             dtype="float16")
     direct = [ds[i] for i in range(len(ds))]  # opens files in the parent before forking
     for kw in (dict(num_workers=0), dict(num_workers=2, pin_memory=True)):
@@ -160,7 +172,8 @@ def test_dataloader_workers_read_the_same_bytes(out):
 
 
 def test_dataloader_with_spawn_workers(out):
-    ds = KeypointClipDataset(out, out / "manifest.csv", clip_len=8, test_mode=True)
+    ds = KeypointClipDataset(out, out / "manifest.csv", label_names=LABELS,
+                             clip_len=8, test_mode=True)
     ds[0]
     loader = DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context="spawn",
                         collate_fn=collate_clips)

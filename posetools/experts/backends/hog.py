@@ -14,6 +14,7 @@ SVM decision boundary is 0.5 and larger margins approach 1.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,6 +39,15 @@ def _cv2():
     return cv2
 
 
+def weights_checksum(cfg: DetectorConfig, file_hash=None) -> str:
+    """sha256 of OpenCV's default people SVM plus the OpenCV version (no detector built)."""
+    cv2 = _cv2()
+    h = hashlib.sha256(np.asarray(cv2.HOGDescriptor_getDefaultPeopleDetector(),
+                                  np.float32).tobytes())
+    h.update(cv2.__version__.encode())
+    return h.hexdigest()
+
+
 class HogDetector:
     """Person boxes from OpenCV's default HOG people detector (see module docstring).
 
@@ -60,11 +70,7 @@ class HogDetector:
 
     def checksum(self) -> str:
         """sha256 of the SVM coefficients plus the OpenCV version that shipped them."""
-        import hashlib
-
-        h = hashlib.sha256(np.asarray(self._svm, np.float32).tobytes())
-        h.update(self._cv2.__version__.encode())
-        return h.hexdigest()
+        return weights_checksum(self.cfg)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Raw person boxes per image (thresholds/NMS are applied by the stage)."""

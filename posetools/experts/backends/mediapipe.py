@@ -31,9 +31,10 @@ image keep their coordinates and their (typically low) visibility.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ from ...geometry import clip_boxes, crop_region, keypoint_box
 from ...skeletons import BLAZEPOSE33
 from ..install import missing_backend
 from ..types import Detections, Poses
-from ..weights import files_sha256
+from ..weights import files_sha256, weights_sha256
 
 MIN_DETECTION_CONFIDENCE = 0.5
 """BlazePose's person-detector threshold (MediaPipe's default)."""
@@ -75,8 +76,10 @@ def model_files(model: str = "full") -> list[Path]:
     model = model or "full"
     if model not in ("lite", "full", "heavy"):
         raise ConfigError(f"model: mediapipe model must be 'full' (or lite/heavy), got {model!r}")
-    mp, _ = _import_mediapipe()
-    root = Path(mp.__file__).resolve().parent / "modules"
+    spec = importlib.util.find_spec("mediapipe")  # its files, without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise missing_backend("mediapipe")
+    root = Path(next(iter(spec.submodule_search_locations))).resolve() / "modules"
     files = [root / "pose_detection" / "pose_detection.tflite",
              root / "pose_landmark" / f"pose_landmark_{model}.tflite"]
     for f in files:
@@ -100,6 +103,12 @@ def _landmark_box(xy: np.ndarray, vis: np.ndarray, width: int, height: int) -> n
         use = finite
     box = keypoint_box(xy[None].astype(np.float64), use[None]).astype(np.float32)
     return clip_boxes(box, width, height)
+
+
+def weights_checksum(cfg: ExpertConfig | DetectorConfig,
+                     file_hash: Callable[[Path], str] = weights_sha256) -> str:
+    """The checksum of the bundled weights a config uses, without building the graph."""
+    return files_sha256(_bundled_model(cfg)[1], file_hash)
 
 
 def _complexity(model: str) -> int:
@@ -181,7 +190,7 @@ class MediaPipePoseExpert:
 
     def checksum(self) -> str:
         """sha256 over the bundled detector and landmark TFLite files."""
-        return files_sha256(self._files)
+        return weights_checksum(self.cfg)
 
     def reset(self) -> None:
         """Forget video-mode tracking state (call at the start of each video)."""
@@ -257,7 +266,7 @@ class MediaPipeDetector:
 
     def checksum(self) -> str:
         """sha256 over the bundled detector and landmark TFLite files."""
-        return files_sha256(self._files)
+        return weights_checksum(self.cfg)
 
     def reset(self) -> None:
         """Forget video-mode tracking state (call at the start of each video)."""

@@ -73,6 +73,7 @@ from ...errors import CheckpointError, ConfigError, ExpertError, MissingBackendE
 from ...skeletons import SkeletonLayout, get_layout
 from .. import zoo
 from ..batching import chunks
+from ..devices import resolve_device
 from ..install import MM_INSTALL_HINT
 from ..topdown import run_top_down
 from ..types import Detections, Poses
@@ -148,9 +149,8 @@ class _Built:
         return self.pipeline(info)
 
 
-def _check_device(device: str) -> None:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device: {device!r} requested but CUDA is not available")
+def _check_device(device: str | None) -> str:
+    return resolve_device(device, "mm")
 
 
 def _load_weights(model: torch.nn.Module, checkpoint: str) -> None:
@@ -173,7 +173,7 @@ def _load_weights(model: torch.nn.Module, checkpoint: str) -> None:
 @functools.lru_cache(maxsize=16)
 def _build(kind: str, config: str, checkpoint: str, device: str, score_thr: float) -> _Built:
     """Build (once per process) a detector or pose model; see module docstring."""
-    _check_device(device)
+    device = _check_device(device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _build_quiet(kind, config, checkpoint, device, score_thr)

@@ -42,6 +42,7 @@ from ...config.models import DetectorConfig, ExpertConfig
 from ...errors import CheckpointError, ConfigError, ExpertError, MissingBackendError, ShapeError
 from ...skeletons import SkeletonLayout, get_layout
 from ..batching import chunks
+from ..devices import resolve_device
 from ..topdown import run_top_down
 from ..types import Detections, Poses
 from ..weights import weights_sha256
@@ -151,6 +152,7 @@ class _Session:
         if not p.is_file():
             raise CheckpointError(f"ONNX model file not found: {p}")
         providers = ["CPUExecutionProvider"]
+        device = resolve_device(device, "onnx")
         if device.startswith("cuda"):
             if "CUDAExecutionProvider" not in ort.get_available_providers():
                 raise ConfigError(f"device: {device!r} but onnxruntime has no CUDA provider "

@@ -21,7 +21,7 @@ backend.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ import numpy as np
 from ...config.models import ExpertConfig
 from ...errors import CheckpointError, ConfigError
 from ...skeletons import COCO17
+from ..devices import resolve_device
 from ..install import missing_backend
 from ..types import Detections, Poses
 from ..weights import weights_sha256
@@ -86,6 +87,11 @@ def resolve_weights(model: str, checkpoint: str | None) -> Path:
     return p
 
 
+def weights_checksum(cfg: ExpertConfig, file_hash: Callable[[Path], str] = weights_sha256) -> str:
+    """sha256 of the ``.pt`` file a config names (no model loaded)."""
+    return file_hash(resolve_weights(cfg.model, cfg.checkpoint))
+
+
 class UltralyticsPoseExpert:
     """YOLO-pose expert (one-stage, multi-person, COCO-17).
 
@@ -118,11 +124,12 @@ class UltralyticsPoseExpert:
                 f"{self._path}: expected a 17-keypoint COCO pose model, got kpt_shape={kpt_shape}"
             )
         self._conf = max(cfg.min_instance_score, CANDIDATE_CONF)
+        self._device = resolve_device(cfg.device, "ultralytics")
         self._torch = torch
 
     def checksum(self) -> str:
         """sha256 of the ``.pt`` file."""
-        return weights_sha256(self._path)
+        return weights_checksum(self.cfg)
 
     def estimate(
         self, images: Sequence[np.ndarray], boxes: Sequence[Detections] | None = None
@@ -142,7 +149,7 @@ class UltralyticsPoseExpert:
             chunk = [np.ascontiguousarray(im[:, :, ::-1]) for im in images[i:i + bs]]  # BGR
             with self._torch.inference_mode():
                 results = self._model.predict(
-                    chunk, conf=self._conf, iou=NMS_IOU, imgsz=IMGSZ, device=self.cfg.device,
+                    chunk, conf=self._conf, iou=NMS_IOU, imgsz=IMGSZ, device=self._device,
                     verbose=False, classes=[0],
                 )
             out.extend(self._convert(r) for r in results)

@@ -10,6 +10,7 @@ import hdf5plugin
 import numpy as np
 
 from ...errors import StoreError
+from ...heatmaps import CompactCrop
 from ..store import read_strings, text, write_strings
 from .frames import read_rows
 
@@ -47,6 +48,11 @@ class HeatmapsArtifact:
         min_crop_size: Full-frame threshold of the crop.
         render_json: JSON of the semantic config.
         dtype: Stored heatmap dtype.
+        style: ``posetools`` or ``mmaction2`` (files without the attr: ``posetools``).
+        limb_set: Name of the limb set of the limb channels (``custom`` for an
+            explicit list; ``default`` when there are none).
+        compact: ``style: mmaction2`` only: the exact crop (``PoseCompact`` box,
+            ``Resize`` factors, ``CenterCrop`` offsets).
     """
 
     frame_index: np.ndarray
@@ -75,6 +81,9 @@ class HeatmapsArtifact:
     min_crop_size: float
     render_json: str
     dtype: str = "float16"
+    style: str = "posetools"
+    limb_set: str = "default"
+    compact: CompactCrop | None = None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -127,6 +136,13 @@ class HeatmapsArtifact:
         a["num_joints"], a["num_limbs"] = int(self.keypoints.shape[2]), int(len(self.limbs))
         a["coordinates"] = "grid"
         a["render_json"] = self.render_json
+        a["style"], a["limb_set"] = self.style, self.limb_set
+        if self.compact is not None:
+            c = self.compact
+            a["compact_box"] = np.asarray(c.box, np.int64)
+            a["compacted"] = bool(c.compacted)
+            a["compact_scale"] = np.asarray(c.scale, np.float64)  # float32 values, exact
+            a["compact_offset"] = np.asarray(c.offset, np.int64)
         out.flush()
         return int(ds.id.get_storage_size())
 
@@ -158,10 +174,21 @@ class HeatmapsArtifact:
                 text(a["layout"]), int(a["size"]), float(a["sigma"]), bool(a["joints"]),
                 bool(a["limbs"]), bool(a["use_score"]), float(a["min_score"]),
                 float(a["padding"]), bool(a["square"]), float(a["min_crop_size"]),
-                text(a["render_json"]), str(fh["heatmaps"].dtype))
+                text(a["render_json"]), str(fh["heatmaps"].dtype),
+                text(a.get("style", "posetools")), text(a.get("limb_set", "default")),
+                _read_compact(a))
         except KeyError as e:
             raise StoreError(f"heatmaps artifact is malformed: missing {e}",
                              video_id=video_id) from None
+
+
+def _read_compact(a) -> CompactCrop | None:
+    if "compact_box" not in a:
+        return None
+    box = tuple(int(v) for v in a["compact_box"])
+    sx, sy = (float(v) for v in a["compact_scale"])
+    left, top = (int(v) for v in a["compact_offset"])
+    return CompactCrop(box, bool(a["compacted"]), int(a["size"]), (sx, sy), (left, top))
 
 
 __all__ = ["HeatmapsArtifact"]

@@ -9,9 +9,13 @@
 
 ``frame_dir`` is the video id; missing joints are written as coordinates 0 with
 score 0 (their convention); ``M`` counts the person slots that are valid in at
-least one frame (a video with nobody gets ``M = 0``: no pose is invented). String
-labels become ids in sorted order, listed under the extra top-level key
-``label_names``. Videos without a split go under ``"unsplit"``.
+least one frame (a video with nobody gets ``M = 0``: no pose is invented). Labels
+become ids by :func:`posetools.io.labels.assign_label_ids` (integers as given,
+strings only through a label map or an explicit opt-in to sorted order); the class
+names, when known, are the extra top-level key ``label_names``. Each annotation also
+carries ``posetools_frame_index (T,) int64``, the original frame numbers (under a
+key mmaction2 does not read: ``frame_inds`` would change which frames it samples).
+Videos without a split go under ``"unsplit"``.
 
 Reading a pickle is opt-in (``allow_pickle=True``): unpickling can run arbitrary
 code, so only load files you trust.
@@ -29,9 +33,14 @@ import numpy as np
 from ...errors import PosetoolsError, ShapeError
 from ...skeletons.anatomy import present_mask
 from ..files import atomic_write
+from ..labels import assign_label_ids
 from ..manifest import ManifestEntry
 from ..store import artifact_path
+from .records import PoseRecords, RecordBuilder, resolve_layout
 from .sequence import PoseSequence, read_artifact
+
+FRAME_INDEX_KEY = "posetools_frame_index"
+"""Annotation key of the original frame numbers (not read by mmaction2 or pyskl)."""
 
 
 def to_pyskl_annotation(seq: PoseSequence, label: int = -1) -> dict[str, Any]:
@@ -42,6 +51,7 @@ def to_pyskl_annotation(seq: PoseSequence, label: int = -1) -> dict[str, Any]:
     ok = present_mask(seq.keypoints, seq.scores) & seq.valid[..., None]
     kp = np.where(ok[..., None], seq.keypoints, 0).astype(np.float32)
     sc = np.where(ok, seq.scores, 0).astype(np.float32)
+    fi = seq.frame_index if seq.frame_index is not None else np.arange(n_t)
     return {
         "frame_dir": seq.video_id,
         "label": int(label),
@@ -50,6 +60,7 @@ def to_pyskl_annotation(seq: PoseSequence, label: int = -1) -> dict[str, Any]:
         "total_frames": int(n_t),
         "keypoint": np.ascontiguousarray(kp[:, slots].transpose(1, 0, 2, 3)),
         "keypoint_score": np.ascontiguousarray(sc[:, slots].transpose(1, 0, 2)),
+        FRAME_INDEX_KEY: np.asarray(fi, dtype=np.int64),
     }
 
 
@@ -60,6 +71,7 @@ def export_pyskl(
     *,
     source: str = "aggregate",
     label_names: Sequence[str] | None = None,
+    sort_labels: bool = False,
 ) -> dict[str, Any]:
     """Write the pyskl/mmaction2 annotation pickle of an output folder.
 
@@ -69,39 +81,35 @@ def export_pyskl(
         dest: Pickle path to write.
         source: Stage whose keypoints to export (``aggregate``; ``normalize``
             exports normalized coordinates).
-        label_names: Class names in id order for string labels (default: sorted).
+        label_names: Class names in id order (a label map); required for string
+            labels unless ``sort_labels``.
+        sort_labels: Number string labels in sorted string order (opt-in).
 
     Returns:
-        Summary: ``{"videos", "skipped", "label_names", "path"}``.
+        Summary: ``{"videos", "skipped", "label_names", "label_rule", "path"}``.
+
+    Raises:
+        ManifestError: Labels cannot be mapped to ids (see :mod:`posetools.io.labels`).
     """
-    labels = [e.label for e in entries if e.label is not None]
-    if label_names is None and any(isinstance(lb, str) for lb in labels):
-        label_names = sorted({str(lb) for lb in labels})
+    ids = assign_label_ids([e.label for e in entries], names=label_names,
+                           sort_strings=sort_labels, videos=[e.video_id for e in entries])
     annotations, skipped = [], []
     split: dict[str, list[str]] = {}
-    for e in entries:
+    for e, lab in zip(entries, ids.ids, strict=True):
         path = artifact_path(out, source, e.video_id)
         if not path.is_file():
             skipped.append(e.video_id)
             continue
         seq = read_artifact(path, e.video_id)
-        if e.label is None:
-            lab = -1
-        elif label_names is not None:
-            if str(e.label) not in label_names:
-                raise PosetoolsError(f"label {e.label!r} is not in label_names",
-                                     video_id=e.video_id)
-            lab = list(label_names).index(str(e.label))
-        else:
-            lab = int(e.label)
         annotations.append(to_pyskl_annotation(seq, lab))
         split.setdefault(e.split or "unsplit", []).append(e.video_id)
     data: dict[str, Any] = {"split": split, "annotations": annotations}
-    if label_names is not None:
-        data["label_names"] = list(label_names)
+    if ids.names is not None:
+        data["label_names"] = list(ids.names)
     dest = atomic_write(dest, pickle.dumps(data, protocol=4))
     return {"videos": len(annotations), "skipped": skipped,
-            "label_names": None if label_names is None else list(label_names), "path": str(dest)}
+            "label_names": None if ids.names is None else list(ids.names),
+            "label_rule": ids.rule, "path": str(dest)}
 
 
 def read_pyskl(path: str | Path, *, allow_pickle: bool = False) -> list[PoseSequence]:
@@ -109,7 +117,8 @@ def read_pyskl(path: str | Path, *, allow_pickle: bool = False) -> list[PoseSequ
 
     Joints with score 0 (their "missing") become NaN; a person slot is valid in
     a frame when any of its joints has a score above 0. Annotations without
-    ``keypoint_score`` get score 1 for every non-zero joint.
+    ``keypoint_score`` get score 1 for every non-zero joint. Frame numbers are
+    ``posetools_frame_index`` when present (posetools exports), else ``0..T-1``.
 
     Args:
         path: The pickle.
@@ -156,5 +165,39 @@ def read_pyskl(path: str | Path, *, allow_pickle: bool = False) -> list[PoseSequ
         out.append(PoseSequence(vid, kp, sc, ~miss.all(axis=-1), int(w), int(h),
                                 label=lab if not isinstance(lab, np.integer) else int(lab),
                                 split=split_of.get(vid),
-                                frame_index=np.arange(kp.shape[0], dtype=np.int64)))
+                                frame_index=_frame_index(a, kp.shape[0])))
     return out
+
+
+def _frame_index(annotation: dict[str, Any], n_t: int) -> np.ndarray:
+    fi = annotation.get(FRAME_INDEX_KEY)
+    if fi is None:
+        return np.arange(n_t, dtype=np.int64)
+    fi = np.asarray(fi, dtype=np.int64).reshape(-1)
+    if len(fi) != n_t:
+        raise ShapeError(f"{annotation.get('frame_dir')}: {FRAME_INDEX_KEY} has {len(fi)} "
+                         f"entries for {n_t} frames")
+    return fi
+
+
+def pyskl_records(seq: PoseSequence, *, layout: str | None = None,
+                  frame_offset: int = 0) -> PoseRecords:
+    """The instances of one pyskl annotation (a :func:`read_pyskl` item), untracked.
+
+    Every frame position is a frame (``posetools_frame_index`` when present, else
+    ``0..T-1``, plus ``frame_offset``); a person slot with no joint in a frame is no
+    instance there. Scores are used as they are (0 = missing).
+    """
+    n_t, n_p, n_k = seq.scores.shape
+    where = f"pyskl annotation {seq.video_id!r}"
+    lay = resolve_layout(n_k, configured=layout, default="coco17", where=where)
+    fi = (seq.frame_index if seq.frame_index is not None else np.arange(n_t)) + frame_offset
+    rec = RecordBuilder(n_k, f"{where} ({n_t} frames)")
+    for t in range(n_t):
+        rec.frame(int(fi[t]))
+        for p in range(n_p):
+            if seq.valid[t, p]:
+                rec.add(int(fi[t]), seq.keypoints[t, p], seq.scores[t, p])
+    rule = "posetools_frame_index, else position" + (
+        f" {frame_offset:+d}" if frame_offset else "")
+    return rec.build(lay, rule)
