@@ -11,7 +11,7 @@
 #   VENV         the environment (default /opt/venv; created with $PYTHON -m venv if absent)
 #   PYTHON       interpreter for a new venv (default python3; 3.11 to match the pins)
 #   FLAVOR       cpu (onnxruntime) | gpu (torch + onnxruntime-gpu, CUDA builds) (default cpu)
-#   EXTRAS       posetools extras (default: cpu "onnx,sample", gpu "sample,ray")
+#   EXTRAS       posetools extras (default: cpu "onnx,sample,viz", gpu "sample,viz,ray")
 #   MM           1: the OpenMMLab stack (mmcv/mmengine/mmdet/mmpose, --no-deps) (default 0)
 #   MMCV         mmcv 2.1.0 for MM=1: a wheel, a folder of wheels, a find-links URL, or
 #                "skip" (install the rest of the stack, leave mmcv out) (default docker/wheels)
@@ -31,8 +31,8 @@ MM="${MM:-0}"
 MMCV="${MMCV:-docker/wheels}"
 CONSTRAINTS="$(realpath "${CONSTRAINTS:-docker/constraints.txt}")"
 case "$FLAVOR" in
-  cpu) EXTRAS="${EXTRAS-onnx,sample}" ;;
-  gpu) EXTRAS="${EXTRAS-sample,ray}" ;;
+  cpu) EXTRAS="${EXTRAS-onnx,sample,viz}" ;;
+  gpu) EXTRAS="${EXTRAS-sample,viz,ray}" ;;
   *) echo "FLAVOR must be cpu or gpu, got '$FLAVOR'" >&2; exit 2 ;;
 esac
 [[ "$MM" == 1 ]] && EXTRAS="${EXTRAS:+$EXTRAS,}mm"
@@ -136,10 +136,10 @@ EOF
   out="$(grep -v -E 'requires (chumpy|opencv-python|mmcv)|^No broken requirements' <<<"$out" || true)"
   if [[ -n "$out" ]]; then echo "$out" >&2; exit 1; fi
   # 3. The backends this flavour promises import.
-  "$PY" - "$FLAVOR" "$MM" "$MMCV" <<'EOF'
-import sys, warnings
+  "$PY" - "$FLAVOR" "$MM" "$MMCV" "$EXTRAS" <<'EOF'
+import importlib, sys, warnings
 warnings.simplefilter("ignore")
-flavor, mm, mmcv = sys.argv[1:]
+flavor, mm, mmcv, extras = sys.argv[1:]
 # Third-party modules only: posetools' own module layout is not part of this contract
 # (`posetools --version` below, and test-images.sh runs the pipeline in the image).
 import cv2, mediapipe, onnxruntime as ort  # noqa: F401,E401
@@ -147,6 +147,12 @@ from mediapipe.python.solutions import pose  # noqa: F401  (the embedded default
 got = {"posetools": __import__("posetools").__version__, "mediapipe": mediapipe.__version__,
        "opencv": cv2.__version__, "onnxruntime": ort.__version__,
        "ort providers": ort.get_available_providers()}
+# What each extra is installed for (mm: below).
+for extra in filter(None, extras.split(",")):
+    module = {"onnx": "onnxruntime", "sample": "skimage", "viz": "matplotlib", "ray": "ray",
+              "torch": "torch"}.get(extra)
+    if module:
+        got[module] = importlib.import_module(module).__version__
 if flavor == "gpu":
     import torch
     got["torch"] = f"{torch.__version__} (CUDA {torch.version.cuda})"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate docker/constraints.txt: resolve, without installing, the union of everything
-# the images install (posetools' core deps and its onnx, sample, ray and mm extras, torch,
+# the images install (posetools' core deps and its onnx, sample, viz, ray and mm extras, torch,
 # onnxruntime-gpu with its CUDA extras, build tools) against PyPI, and pin what pip picks.
 #
 #   bash docker/lock.sh            # Python 3.11 on Linux x86_64 (the images' platform)
@@ -25,7 +25,7 @@ report="$(mktemp)"
 trap 'rm -f "$report"' EXIT
 env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL -u PIP_CONSTRAINT \
   PIP_CONFIG_FILE=/dev/null "$PYTHON" -m pip install -q --dry-run --ignore-installed \
-  --report "$report" --index-url "$INDEX_URL" ".[onnx,sample,ray,mm]" "${TOP[@]}"
+  --report "$report" --index-url "$INDEX_URL" ".[onnx,sample,viz,ray,mm]" "${TOP[@]}"
 
 {
   sed -n '1,/^# Linux x86_64/p' docker/constraints.txt

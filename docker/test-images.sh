@@ -5,7 +5,8 @@
 #   bash docker/test-images.sh [--gpu] [--no-build] [--keep]
 #
 #   1. build  docker/Dockerfile.cpu (and, with --gpu, docker/Dockerfile) and time it;
-#   2. `posetools quickstart` in a container (no network), output on a mounted folder;
+#   2. `posetools quickstart` in a container (no network), output on a mounted folder, and
+#      `posetools show` of its result (overlay video and figures);
 #   3. the default pipeline over mounted clips (read-only), output on a mounted folder,
 #      `posetools verify` clean, every file owned by the calling user (not root);
 #   4. `docker stop` of a running job (for each --workers in STOP_WORKERS): the container
@@ -167,8 +168,19 @@ if out="$("${RUN[@]}" --rm "$IMAGE_CPU" quickstart /out/quickstart 2>&1)" \
 else
   tail -n 20 <<<"$out"; bad "quickstart in a container"
 fi
+# `posetools show` (the [viz] extra: matplotlib figures, an H.264 overlay through PyAV).
+t0="$(now)"
+shown=(astronaut_overlay.mp4 astronaut_overlay.png astronaut_confidence.png astronaut_heatmaps.png astronaut_normalized.png)
+if out="$("${RUN[@]}" --rm "$IMAGE_CPU" show /out/quickstart --video astronaut -o /out/quickstart/show --no-progress 2>&1)"; then
+  missing=()
+  for f in "${shown[@]}"; do [[ -s "$WORK/quickstart/show/$f" ]] || missing+=("$f"); done
+  if (( ${#missing[@]} == 0 )); then ok "show: ${#shown[@]} outputs of the quickstart ($(elapsed "$t0") s)"
+  else tail -n 20 <<<"$out"; bad "show wrote no ${missing[*]}"; fi
+else
+  tail -n 20 <<<"$out"; bad "show on the quickstart"
+fi
 left="$(owned_by_caller "$WORK/quickstart")"
-if [[ -z "$left" ]]; then ok "quickstart files owned by $RUN_USER"; else bad "files not owned by $RUN_USER: $left"; fi
+if [[ -z "$left" ]]; then ok "quickstart and show files owned by $RUN_USER"; else bad "files not owned by $RUN_USER: $left"; fi
 
 # --- 3. default pipeline over mounted clips ----------------------------------------------
 ledger_check() {  # $1: OUT inside the container, $2: "stopped" or "complete"; prints a summary

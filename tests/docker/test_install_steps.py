@@ -94,7 +94,7 @@ def test_install_steps_and_entrypoint_in_plain_venv(tmp_path):
         pytest.skip("docker/constraints.txt pins CPython 3.11 wheels (the images' Python)")
     venv = tmp_path / "venv"
     env = dict(os.environ, VENV=str(venv), PYTHON=sys.executable, FLAVOR="cpu", MM="0",
-               EXTRAS="onnx,sample")
+               EXTRAS="onnx,sample,viz")
     env.pop("PYTHONPATH", None)
     for phase in ("deps", "app"):
         r = subprocess.run(["bash", str(DOCKER_DIR / "install-image.sh"), phase], cwd=REPO,
