@@ -1,13 +1,13 @@
 """Build the Docker images and check them end to end with docker/test-images.sh.
 
-CPU image (plain ``pytest``, so CI): build, quickstart, the default pipeline on the shared
+CPU image (plain ``pytest``, so CI): build, quickstart and show, the default pipeline on the shared
 clips mounted read-only, `docker stop` of a running job (exit 143 within the grace period,
 no temp file, ledger consistent) and a clean rerun. Skipped, with the reason, when no
 daemon answers and none can be started (tests/docker/conftest.py).
 
 GPU image: marked ``slow`` *and* opted into with POSETOOLS_TEST_GPU_IMAGE=1, so that
 ``pytest -m slow`` (the reliability tests' full counts) does not start it by accident: it
-downloads about 4 GB of CUDA wheels and needs about 30 GB of disk at its peak. No GPU is
+downloads about 4 GB of CUDA wheels and takes about 17 GB of disk (4.5 min here). No GPU is
 needed: ``pytest -m slow tests/docker/test_images.py::test_gpu_image`` with the variable set.
 """
 
@@ -49,5 +49,5 @@ def test_cpu_image(base_image, docker_daemon):
 def test_gpu_image(base_image, docker_daemon):
     if os.environ.get("POSETOOLS_TEST_GPU_IMAGE") != "1":
         pytest.skip("set POSETOOLS_TEST_GPU_IMAGE=1 to build the GPU image (about 4 GB of "
-                    "CUDA wheels, 30 GB of disk at its peak; not in CI)")
+                    "CUDA wheels, about 17 GB of disk; not in CI)")
     _test_images(docker_daemon, "--gpu", timeout=3600)
