@@ -85,7 +85,7 @@ mmcv_source() {
     printf '%s\n' "$MMCV"; return 0
   fi
   cat >&2 <<EOF
-error: MM=1 needs mmcv 2.1.0 built for torch $("$PY" -c 'import torch; print(torch.__version__)') (mmcv has no PyPI wheel),
+error: MM=1 needs mmcv 2.1.0 built for torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo '(not installed)') (mmcv has no PyPI wheel),
 and none was found at MMCV=$MMCV. Put mmcv-2.1.0-cp311-cp311-linux_x86_64.whl into docker/wheels/
 (docker/README.md says how to build one), or pass MMCV=<wheel|folder|find-links URL>,
 or MMCV=skip to install the stack without mmcv (mmpose/mmdet then do not import).
