@@ -128,7 +128,8 @@ class RayExecutor:
                                   size=self.workers, max_tasks_in_flight_per_actor=1),
                               num_cpus=self.cpus, num_gpus=self.gpus or None,
                               max_restarts=-1, max_task_retries=self.retries)
-            return ds.map(_run_row, fn_kwargs=args, concurrency=self.workers,
+            return ds.map(_run_row, fn_kwargs=args,
+                          compute=ray.data.TaskPoolStrategy(size=self.workers),
                           num_cpus=self.cpus, max_retries=self.retries)
 
     def _check_resources(self, ray) -> None:
