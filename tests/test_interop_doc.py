@@ -33,7 +33,8 @@ def test_every_import_option_and_format_is_documented():
 
 
 def test_posec3d_one_step_snippet_runs_on_an_export(tmp_path):
-    pytest.importorskip("mmaction", reason="mmaction2 is not installed (optional check)")
+    pytest.importorskip("mmaction", reason="mmaction2 is not installed "
+                                           "(docker/install-test-deps.sh installs it)")
     entries = []
     for i, vid in enumerate(("v0", "v1")):
         kp, sc, valid = walking_sequence(60, persons=2, seed=i)

@@ -1,4 +1,4 @@
-"""Optional: ``style: mmaction2`` against the installed mmaction2 itself (skipped without it).
+"""``style: mmaction2`` against the installed mmaction2 itself (CI installs it; skipped without it).
 
 Runs mmaction2's own ``PoseCompact -> Resize(scale=(-1, S)) -> CenterCrop(S) ->
 GeneratePoseTarget`` (the PoseC3D val pipeline without frame sampling) on the
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 mmaction = pytest.importorskip(
-    "mmaction", reason="mmaction2 is not installed (optional reference check; CI has none)")
+    "mmaction", reason="mmaction2 is not installed (docker/install-test-deps.sh installs it)")
 
 from posetools.config.schema import HeatmapsConfig  # noqa: E402
 from posetools.heatmaps import render_heatmaps_mmaction2  # noqa: E402
