@@ -26,6 +26,7 @@ from .mmaction2 import render_heatmaps_mmaction2
 from .render import (
            cutoff_sq,
            point_window,
+           render_channels,
            render_heatmaps,
            segment_d2,
            segment_frame,
@@ -34,5 +35,6 @@ from .render import (
 
 __all__ = ["CropBox", "CompactCrop", "compute_crop", "compute_compact_crop", "joint_mask",
            "channel_names", "channel_flip_permutation", "resolve_limbs", "LimbSpec",
-           "render_heatmaps", "render_heatmaps_mmaction2", "DEFAULT_MIN_SCORE", "point_window",
-           "cutoff_sq", "window_bucket", "segment_frame", "segment_d2"]
+           "render_channels", "render_heatmaps", "render_heatmaps_mmaction2",
+           "DEFAULT_MIN_SCORE", "point_window", "cutoff_sq", "window_bucket", "segment_frame",
+           "segment_d2"]

@@ -44,9 +44,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError, check_shape
+from ..errors import check_shape
 from .crop import DEFAULT_MIN_SCORE, joint_mask
-from .render import window_bucket
+from .render import render_channels, window_bucket
 
 _CHUNK_ELEMENTS = 1 << 21
 """Upper bound on window pixels computed at once (bounds temporary memory)."""
@@ -89,16 +89,10 @@ def render_heatmaps_mmaction2(
     check_shape("keypoints", keypoints, ("T", "P", "K", 2))
     n_t, n_p, n_k = keypoints.shape[:3]
     check_shape("scores", scores, (n_t, n_p, n_k))
-    if not sigma > 0:
-        raise ConfigError("sigma: must be > 0")
-    if size < 1:
-        raise ConfigError("size: must be >= 1")
+    limb_arr, n_c = render_channels(keypoints.shape, scores.shape, size=size, sigma=sigma,
+                                    joints=joints, limbs=limbs)
     sigma = float(sigma)
-    limb_arr = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
-    if len(limb_arr) and (limb_arr.min() < 0 or limb_arr.max() >= n_k):
-        raise ShapeError(f"limbs: joint index out of range for K={n_k}")
     n_l = len(limb_arr)
-    n_c = (n_k if joints else 0) + n_l
     plane = size * size
     flat = np.zeros(n_t * n_c * plane, dtype=F32)
     mask = joint_mask(keypoints, scores, valid, min_score=0.0)

@@ -47,6 +47,42 @@ _CHUNK_ELEMENTS = 1 << 22
 """Upper bound on window pixels computed at once (bounds temporary memory)."""
 
 
+def render_channels(kp_shape: Sequence[int], sc_shape: Sequence[int], *, size: int,
+                    sigma: float, joints: bool,
+                    limbs: Sequence[tuple[int, int]] | np.ndarray) -> tuple[np.ndarray, int]:
+    """Check the arguments every renderer shares (numpy and torch, both styles).
+
+    Args:
+        kp_shape: Shape of the keypoints, ``(..., P, K, 2)``.
+        sc_shape: Shape of the scores, ``(..., P, K)``.
+        size: Grid side ``S`` (>= 1).
+        sigma: Gaussian sigma (> 0).
+        joints: Whether the ``K`` joint channels are emitted.
+        limbs: ``(L, 2)`` joint index pairs (array-like on the host).
+
+    Returns:
+        ``(limbs (L, 2) int64, C)`` with ``C = K * joints + L``.
+
+    Raises:
+        ShapeError: Bad shapes or a limb index outside ``[0, K)``.
+        ConfigError: ``sigma <= 0`` or ``size < 1``.
+    """
+    kp_shape, sc_shape = tuple(kp_shape), tuple(sc_shape)
+    if len(kp_shape) < 3 or kp_shape[-1] != 2:
+        raise ShapeError(f"keypoints: expected shape (..., P, K, 2), got {kp_shape}")
+    if sc_shape != kp_shape[:-1]:
+        raise ShapeError(f"scores: expected shape {kp_shape[:-1]}, got {sc_shape}")
+    if not sigma > 0:
+        raise ConfigError("sigma: must be > 0")
+    if size < 1:
+        raise ConfigError("size: must be >= 1")
+    n_k = kp_shape[-2]
+    limb_arr = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
+    if len(limb_arr) and (limb_arr.min() < 0 or limb_arr.max() >= n_k):
+        raise ShapeError(f"limbs: joint index out of range for K={n_k}")
+    return limb_arr, (n_k if joints else 0) + len(limb_arr)
+
+
 def render_heatmaps(
     keypoints: np.ndarray,
     scores: np.ndarray,
@@ -80,15 +116,9 @@ def render_heatmaps(
     check_shape("keypoints", keypoints, ("T", "P", "K", 2))
     t_, p_, k_ = keypoints.shape[:3]
     check_shape("scores", scores, (t_, p_, k_))
-    if not sigma > 0:
-        raise ConfigError("sigma: must be > 0")
-    if size < 1:
-        raise ConfigError("size: must be >= 1")
-    limb_arr = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
-    if len(limb_arr) and (limb_arr.min() < 0 or limb_arr.max() >= k_):
-        raise ShapeError(f"limbs: joint index out of range for K={k_}")
+    limb_arr, c_ = render_channels(keypoints.shape, scores.shape, size=size, sigma=sigma,
+                                   joints=joints, limbs=limbs)
     n_l = len(limb_arr)
-    c_ = (k_ if joints else 0) + n_l
     plane = size * size
     flat = np.zeros(t_ * c_ * plane, dtype=np.float32)
     mask = joint_mask(keypoints, scores, valid, min_score=min_score)

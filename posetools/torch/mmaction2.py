@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, MissingBackendError, ShapeError
-from ..heatmaps import DEFAULT_MIN_SCORE, window_bucket
+from ..errors import MissingBackendError
+from ..heatmaps import DEFAULT_MIN_SCORE, render_channels, window_bucket
 from ..heatmaps.mmaction2 import max_window, squared_length_mmaction2
 
 try:
@@ -29,6 +29,11 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
     ) from e
 
 _CHUNK_ELEMENTS = 1 << 22
+
+
+def host_limbs(limbs: Sequence[tuple[int, int]] | np.ndarray | torch.Tensor) -> np.ndarray:
+    """Limb pairs as a host array (a tensor may be on any device)."""
+    return limbs.cpu().numpy() if isinstance(limbs, torch.Tensor) else np.asarray(limbs)
 
 
 def render_heatmaps_mmaction2(
@@ -59,13 +64,8 @@ def render_heatmaps_mmaction2(
     Returns:
         ``(..., C, S, S)`` float32 with ``C = K * joints + L``.
     """
-    if keypoints.ndim < 3 or keypoints.shape[-1] != 2:
-        raise ShapeError(f"keypoints: expected shape (..., P, K, 2), got {tuple(keypoints.shape)}")
-    if tuple(scores.shape) != tuple(keypoints.shape[:-1]):
-        raise ShapeError(f"scores: expected shape {tuple(keypoints.shape[:-1])}, "
-                         f"got {tuple(scores.shape)}")
-    if not sigma > 0:
-        raise ConfigError("sigma: must be > 0")
+    limb_arr, n_c = render_channels(keypoints.shape, scores.shape, size=size, sigma=sigma,
+                                    joints=joints, limbs=host_limbs(limbs))
     sigma = float(sigma)
     lead = keypoints.shape[:-3]
     n_p, n_k = keypoints.shape[-3], keypoints.shape[-2]
@@ -73,13 +73,8 @@ def render_heatmaps_mmaction2(
     kp = keypoints.reshape(-1, n_p, n_k, 2).to(torch.float32)
     sc = scores.reshape(-1, n_p, n_k).to(device=dev, dtype=torch.float32)
     n_t = kp.shape[0]
-    limb_t = (limbs if isinstance(limbs, torch.Tensor) else
-              torch.as_tensor(np.asarray(limbs, dtype=np.int64).reshape(-1, 2)))
-    limb_t = limb_t.to(dev).reshape(-1, 2)
+    limb_t = torch.as_tensor(limb_arr, device=dev)
     n_l = int(limb_t.shape[0])
-    if n_l and (int(limb_t.min()) < 0 or int(limb_t.max()) >= n_k):
-        raise ShapeError(f"limbs: joint index out of range for K={n_k}")
-    n_c = (n_k if joints else 0) + n_l
     plane = size * size
     flat = torch.zeros(n_t * n_c * plane, dtype=torch.float32, device=dev)
     thr = torch.tensor(np.float32(min_score), device=dev)

@@ -31,6 +31,7 @@ from ..heatmaps import (
     channel_names,
     cutoff_sq,
     point_window,
+    render_channels,
     resolve_limbs,
     window_bucket,
 )
@@ -46,7 +47,7 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
     ) from e
 
 from .augment import position_noise, random_flip, random_limb_rotation, random_resample
-from .mmaction2 import render_heatmaps_mmaction2
+from .mmaction2 import host_limbs, render_heatmaps_mmaction2
 
 _CHUNK_ELEMENTS = 1 << 22
 _FAR = -1e4
@@ -86,25 +87,16 @@ def render_heatmaps(
     Returns:
         ``(..., C, S, S)`` float32 with ``C = K * joints + L``.
     """
-    if keypoints.ndim < 3 or keypoints.shape[-1] != 2:
-        raise ShapeError(f"keypoints: expected shape (..., P, K, 2), got {tuple(keypoints.shape)}")
+    limb_arr, n_c = render_channels(keypoints.shape, scores.shape, size=size, sigma=sigma,
+                                    joints=joints, limbs=host_limbs(limbs))
     lead = keypoints.shape[:-3]
     n_p, n_k = keypoints.shape[-3], keypoints.shape[-2]
-    if tuple(scores.shape) != tuple(keypoints.shape[:-1]):
-        raise ShapeError(f"scores: expected shape {tuple(keypoints.shape[:-1])}, "
-                         f"got {tuple(scores.shape)}")
-    if not sigma > 0:
-        raise ConfigError("sigma: must be > 0")
     dev = keypoints.device
     kp = keypoints.reshape(-1, n_p, n_k, 2).to(torch.float32)
     sc = scores.reshape(-1, n_p, n_k).to(device=dev, dtype=torch.float32)
     n_t = kp.shape[0]
-    limb_t = torch.as_tensor(np.asarray(limbs, dtype=np.int64).reshape(-1, 2) if not
-                             isinstance(limbs, torch.Tensor) else limbs, device=dev).reshape(-1, 2)
+    limb_t = torch.as_tensor(limb_arr, device=dev)
     n_l = int(limb_t.shape[0])
-    if n_l and (int(limb_t.min()) < 0 or int(limb_t.max()) >= n_k):
-        raise ShapeError(f"limbs: joint index out of range for K={n_k}")
-    n_c = (n_k if joints else 0) + n_l
     plane = size * size
     flat = torch.zeros(n_t * n_c * plane, dtype=torch.float32, device=dev)
     mask = torch.isfinite(kp).all(dim=-1) & (sc >= min_score)
