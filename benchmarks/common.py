@@ -239,24 +239,6 @@ def _camera(t: float, dur: float, seed: int, box: np.ndarray) -> tuple[np.ndarra
     return m, float(zoom)
 
 
-def _write_mp4(path: Path, frames: list[np.ndarray], fps: int) -> None:
-    from fractions import Fraction
-
-    import av
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    with av.open(str(tmp), mode="w", format="mp4") as c:
-        s = c.add_stream("libx264", rate=Fraction(fps, 1))
-        s.width, s.height, s.pix_fmt = CLIP_SIZE[0], CLIP_SIZE[1], "yuv420p"
-        s.options = {"crf": "20", "preset": "veryfast"}
-        for f in frames:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
-    tmp.replace(path)
-
-
 def motion_clips(out: Path) -> list[MotionClip]:
     """Known-motion clips from the GT images in ``shared/data/images``, one per image.
 
@@ -271,6 +253,8 @@ def motion_clips(out: Path) -> list[MotionClip]:
     """
     import cv2
 
+    from posetools.io.sample import write_video
+
     out.mkdir(parents=True, exist_ok=True)
     clips = []
     for seed, (name, g, kp, vis) in enumerate(_main_people()):
@@ -279,7 +263,7 @@ def motion_clips(out: Path) -> list[MotionClip]:
         cams = [_camera(i / fps, n / fps, seed, g.box) for i in range(n)]
         if not video.is_file():
             img = read_rgb(g.image)
-            _write_mp4(video, [cv2.warpAffine(img, m, CLIP_SIZE, flags=cv2.INTER_LINEAR,
+            write_video(video, [cv2.warpAffine(img, m, CLIP_SIZE, flags=cv2.INTER_LINEAR,
                                               borderValue=(96, 96, 96)) for m, _ in cams], fps)
         gt = np.stack([kp @ m[:, :2].T + m[:, 2] for m, _ in cams])
         inside = ((gt >= 0) & (gt < np.array(CLIP_SIZE))).all(axis=-1)
